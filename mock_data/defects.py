@@ -7,7 +7,7 @@ no transaction is orphaned by a customer defect.
 
 Every injected row is listed in the ground truth with the exact CSV line written for it (or the
 JSON of the row for Parquet), the defect, the field and the quarantine reason the pipeline must
-give. Reason codes are the pipeline's: see `REASONS`.
+give: one of the pipeline's reason codes (`c360_pipeline.ingest.validate.REASONS`).
 """
 
 from __future__ import annotations
@@ -19,18 +19,6 @@ from pyspark.sql import functions as F
 
 from mock_data.randomness import categorical, uniform
 from mock_data.text import csv_field, csv_line
-
-REASONS = (
-    "malformed_row",
-    "missing_required",
-    "invalid_date",
-    "ambiguous_date",
-    "invalid_amount",
-    "negative_amount",
-    "unknown_customer",
-    "duplicate_id",
-)
-"""Quarantine reason codes, in the order the pipeline checks them."""
 
 TEXT_ONLY_DEFECTS = frozenset({"invalid_date", "ambiguous_date", "invalid_amount", "malformed_row"})
 """Defects that only a text format can carry (a Parquet column has a type)."""
@@ -83,6 +71,24 @@ def allowed_defects(defects: tuple[str, ...], file_format: str, date_style: str)
 
 def _pick(u: Column, values: tuple[str, ...]) -> Column:
     return categorical(u, list(values), [1.0] * len(values))
+
+
+def _mark(
+    text_df: DataFrame,
+    key: Column,
+    defects: tuple[str, ...],
+    *,
+    seed: int,
+    fraction: float,
+    stream: str,
+) -> DataFrame:
+    """Add `_is_dirty` (chosen with probability `fraction`), `_defect` and a variant draw `_v`."""
+    return text_df.select(
+        "*",
+        (uniform(seed, stream, key) < F.lit(fraction)).alias("_is_dirty"),
+        _pick(uniform(seed, f"{stream}_kind", key), defects).alias("_defect"),
+        uniform(seed, f"{stream}_variant", key).alias("_v"),
+    )
 
 
 def _ambiguous(date_text: Column) -> Column:
@@ -152,12 +158,7 @@ def inject_transaction_defects(
     columns = text_df.columns
     key = F.col("transaction_id")
     defects = allowed_defects(TRANSACTION_DEFECTS, file_format, date_style)
-    marked_df = text_df.select(
-        "*",
-        (uniform(seed, "dirty", key) < F.lit(fraction)).alias("_is_dirty"),
-        _pick(uniform(seed, "dirty_kind", key), defects).alias("_defect"),
-        uniform(seed, "dirty_variant", key).alias("_v"),
-    )
+    marked_df = _mark(text_df, key, defects, seed=seed, fraction=fraction, stream="dirty")
     v, defect = F.col("_v"), F.col("_defect")
     missing_field = _pick(v, TRANSACTION_REQUIRED)
     malformed_variant = _pick(v, ("stray_delimiter", "stray_quote", "truncated_row"))
@@ -242,12 +243,7 @@ def inject_customer_defects(
     columns = text_df.columns
     key = F.col("customer_id")
     defects = allowed_defects(CUSTOMER_DEFECTS, file_format, date_style)
-    marked_df = text_df.select(
-        "*",
-        (uniform(seed, "c_dirty", key) < F.lit(fraction)).alias("_is_dirty"),
-        _pick(uniform(seed, "c_dirty_kind", key), defects).alias("_defect"),
-        uniform(seed, "c_dirty_variant", key).alias("_v"),
-    )
+    marked_df = _mark(text_df, key, defects, seed=seed, fraction=fraction, stream="c_dirty")
     v, defect = F.col("_v"), F.col("_defect")
     # Fresh ids for junk records, disjoint from real customers and from unknown-customer ids.
     number = F.lit(customers + 2_000_001) + F.substring(key, 2, 8).cast("long")

@@ -203,7 +203,8 @@ def build_customer_latents(
         )
         .otherwise(F.lit("in_store"))
     )
-    active_end = F.least(churn_day, F.lit(float(days - 1)))
+    # Whole days, so no purchase can fall after the churn date.
+    active_end = F.floor(F.least(churn_day, F.lit(float(days - 1)))).cast("int")
     timed_df = latents_df.select(
         "*",
         F.floor(churn_day).cast("int").alias("churn_day"),
@@ -424,7 +425,6 @@ def build_loyalty(
     noisy_spend = F.coalesce(F.col("spend_12m"), F.lit(0.0)) * F.exp(
         F.lit(0.3) * normal(seed, "tier_noise", idx)
     )
-    tier = F.lit(catalog.LOYALTY_TIERS[0])
     tiers = list(zip(catalog.LOYALTY_TIERS, catalog.LOYALTY_TIER_MIN_SPEND, strict=True))
     tier_expr = F.when(noisy_spend >= F.lit(tiers[-1][1]), F.lit(tiers[-1][0]))
     for name, threshold in reversed(tiers[1:-1]):

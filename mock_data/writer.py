@@ -71,7 +71,7 @@ def write_parquet(df: DataFrame, path: str) -> None:
 
 def write_json_lines(df: DataFrame, path: str) -> None:
     """Write a small table as one JSON-lines file (ground truth)."""
-    df.coalesce(1).write.mode("overwrite").json(path)
+    df.coalesce(1).write.mode("overwrite").option("ignoreNullFields", "false").json(path)
 
 
 def write_metadata(spark: SparkSession, output: str, payload: dict[str, Any]) -> None:

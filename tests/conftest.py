@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from pyspark.sql import SparkSession
 
 from c360_pipeline.settings import PipelineSettings
 from c360_pipeline.spark import build_spark_session
+from mock_data.generate import GenerationResult, GeneratorConfig, generate
 
 TEST_SPARK_SETTINGS = PipelineSettings(
     spark_master="local[2]",
@@ -27,3 +30,65 @@ def spark() -> Iterator[SparkSession]:
     session = build_spark_session(TEST_SPARK_SETTINGS)
     yield session
     session.stop()
+
+
+# Generated datasets shared by the generator and pipeline tests (generated once per run).
+CUSTOMERS = 400
+SEED = 7
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A generated dataset on disk."""
+
+    path: Path
+    result: GenerationResult
+
+
+def read_lines(path: Path, source: str) -> tuple[str, list[str]]:
+    """(header, data lines) of a CSV source, read with plain Python from every part file."""
+    header = ""
+    lines: list[str] = []
+    for part in sorted((path / source).glob("part-*.csv")):
+        text = part.read_text(encoding="utf-8").splitlines()
+        if not text:
+            continue
+        header = text[0]
+        lines.extend(text[1:])
+    return header, lines
+
+
+def _generate(spark: SparkSession, path: Path, **kwargs: object) -> Dataset:
+    config = GeneratorConfig(customers=kwargs.pop("customers", CUSTOMERS), **kwargs)  # type: ignore[arg-type]
+    return Dataset(path=path, result=generate(spark, config, str(path)))
+
+
+@pytest.fixture(scope="session")
+def clean_dataset(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Dataset:
+    """400 customers, seed 7, CSV, no defects."""
+    return _generate(spark, tmp_path_factory.mktemp("clean"), seed=SEED)
+
+
+@pytest.fixture(scope="session")
+def clean_dataset_again(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Dataset:
+    """The same config generated a second time."""
+    return _generate(spark, tmp_path_factory.mktemp("clean_again"), seed=SEED)
+
+
+@pytest.fixture(scope="session")
+def dirty_dataset(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Dataset:
+    """The same customers and seed with 8% defects."""
+    return _generate(spark, tmp_path_factory.mktemp("dirty"), seed=SEED, dirty_fraction=0.08)
+
+
+@pytest.fixture(scope="session")
+def dirty_parquet_dataset(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Dataset:
+    """A small Parquet dataset with 10% defects (only the kinds a typed column can carry)."""
+    return _generate(
+        spark,
+        tmp_path_factory.mktemp("dirty_parquet"),
+        customers=150,
+        seed=11,
+        dirty_fraction=0.1,
+        file_format="parquet",
+    )

@@ -1,0 +1,1 @@
+"""Generator tests use the datasets defined in tests/conftest.py."""
