@@ -1,0 +1,1 @@
+"""Reading raw sources and validating them into accepted rows and quarantine."""

@@ -1,0 +1,152 @@
+"""Finding the sources of a raw dataset and validating all of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from c360_pipeline.ingest.dates import DateOrder, profile_date_column
+from c360_pipeline.ingest.readers import RawSource, SourceError, read_source
+from c360_pipeline.ingest.validate import accepted, quarantined, with_validation
+from c360_pipeline.schemas import REQUIRED_SOURCES, SOURCES, SourceSchema
+
+# Customers first: the other sources are checked against its accepted ids.
+INGEST_ORDER = (
+    "customers",
+    "products",
+    "transactions",
+    "loyalty",
+    "support_tickets",
+    "interactions",
+    "digital_events",
+)
+
+
+@dataclass(frozen=True)
+class FoundSource:
+    """Where a source's files are and in which format."""
+
+    name: str
+    path: str
+    file_format: str
+    files: tuple[tuple[str, int, int], ...]
+    """(path, size in bytes, modification time in ms) of every data file: the input fingerprint."""
+
+
+@dataclass
+class ValidatedSource:
+    """A source after validation; `validated_df` carries `_reason` for every row read."""
+
+    found: FoundSource
+    raw: RawSource
+    validated_df: DataFrame
+    date_orders: dict[str, DateOrder | None] = field(default_factory=dict)
+
+    @property
+    def accepted_df(self) -> DataFrame:
+        """Accepted rows with typed canonical columns."""
+        return accepted(self.validated_df, self.raw.schema)
+
+    @property
+    def quarantine_df(self) -> DataFrame:
+        """Quarantined rows: source, reason, column, raw_record."""
+        return quarantined(self.validated_df, self.raw.schema)
+
+
+def _list_files(spark: SparkSession, path: str) -> list[tuple[str, int, int]]:
+    """Data files under a path (any Hadoop filesystem), skipping `_` and `.` names."""
+    jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
+    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
+    fs = hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())  # type: ignore[union-attr]
+    if not fs.exists(hadoop_path):
+        return []
+    files = []
+    iterator = fs.listFiles(hadoop_path, True)
+    while iterator.hasNext():
+        status = iterator.next()
+        name = status.getPath().getName()
+        relative = status.getPath().toString()
+        if name.startswith(("_", ".")) or "/_" in relative.replace(path, ""):
+            continue
+        files.append((relative, int(status.getLen()), int(status.getModificationTime())))
+    return sorted(files)
+
+
+def find_sources(spark: SparkSession, input_path: str) -> dict[str, FoundSource]:
+    """Sources present under the input: `<name>/` directories or `<name>.csv|.parquet` files."""
+    found: dict[str, FoundSource] = {}
+    base = input_path.rstrip("/")
+    for name in SOURCES:
+        for candidate in (f"{base}/{name}", f"{base}/{name}.csv", f"{base}/{name}.parquet"):
+            files = _list_files(spark, candidate)
+            if not files:
+                continue
+            formats = {
+                "parquet" if f[0].endswith(".parquet") else "csv"
+                for f in files
+                if f[0].endswith((".csv", ".parquet", ".txt"))
+            }
+            if len(formats) != 1:
+                raise SourceError(
+                    f"{candidate} must hold only .csv or only .parquet files (found "
+                    f"{', '.join(sorted(formats)) or 'neither'})"
+                )
+            found[name] = FoundSource(name, candidate, formats.pop(), tuple(files))
+            break
+    missing = [s for s in REQUIRED_SOURCES if s not in found]
+    if missing:
+        raise SourceError(
+            f"no {', '.join(missing)} source under {input_path} (expected a "
+            f"{missing[0]}/ directory or {missing[0]}.csv)"
+        )
+    return found
+
+
+def _date_orders(
+    raw: RawSource, explicit: DateOrder | None
+) -> dict[str, DateOrder | None]:
+    schema: SourceSchema = raw.schema
+    orders: dict[str, DateOrder | None] = {}
+    for column in schema.column_names:
+        if schema.spec(column).dtype not in ("date", "timestamp"):
+            continue
+        if not isinstance(raw.df.schema[column].dataType, T.StringType):
+            continue
+        if explicit is not None:
+            orders[column] = explicit
+            continue
+        profile = profile_date_column(raw.df, column)
+        orders[column] = profile.decide(schema.name, column, None)
+    return orders
+
+
+def validate_dataset(
+    spark: SparkSession,
+    found: dict[str, FoundSource],
+    *,
+    column_maps: dict[str, dict[str, str]] | None = None,
+    date_order: DateOrder | None = None,
+) -> dict[str, ValidatedSource]:
+    """Read and validate every found source (customers first, for the unknown-customer check)."""
+    column_maps = column_maps or {}
+    unknown_maps = set(column_maps) - set(SOURCES)
+    if unknown_maps:
+        raise SourceError(f"column map names unknown source(s): {', '.join(sorted(unknown_maps))}")
+    validated: dict[str, ValidatedSource] = {}
+    known_customers_df: DataFrame | None = None
+    for name in INGEST_ORDER:
+        if name not in found:
+            continue
+        source = found[name]
+        raw = read_source(spark, SOURCES[name], source.path, source.file_format, column_maps.get(name))
+        orders = _date_orders(raw, date_order)
+        validated_df = with_validation(raw.df, raw.schema, orders, known_customers_df)
+        validated[name] = ValidatedSource(source, raw, validated_df, orders)
+        if name == "customers":
+            known_customers_df = (
+                validated[name].accepted_df.select("customer_id").where(F.col("customer_id").isNotNull())
+            )
+    return validated

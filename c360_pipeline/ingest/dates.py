@@ -1,0 +1,116 @@
+"""Parsing the date formats of the data contract, with day/month order decided per column.
+
+Accepted: ISO `YYYY-MM-DD` (optionally with a time), `YYYYMMDD`, and day-month-year or
+month-day-year with `/` or `-` (`DD/MM/YYYY`, `DD-MM-YYYY`, `MM/DD/YYYY`). Whether a column's
+slash/dash dates are day-first or month-first is decided once, from values that can only be read
+one way (a first part above 12, say); it is never guessed row by row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+DateOrder = Literal["dmy", "mdy"]
+
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$"
+COMPACT_DATE = r"^\d{8}$"
+DAY_MONTH = r"^\d{1,2}[/-]\d{1,2}[/-]\d{4}$"
+UNDECIDED_SHARE_LIMIT = 0.5
+"""An undecidable order fails the run when at least this share of a column's dates needs it."""
+
+
+class DateOrderError(ValueError):
+    """A column's day/month order cannot be decided from its data."""
+
+
+@dataclass(frozen=True)
+class DateProfile:
+    """What a column's values say about its day/month order."""
+
+    day_month_values: int
+    day_first_only: int
+    month_first_only: int
+    non_empty: int
+
+    def decide(self, source: str, column: str, explicit: DateOrder | None) -> DateOrder | None:
+        """The order for DD/MM-style values; None when undecided but rare enough to quarantine."""
+        if explicit is not None:
+            return explicit
+        if self.day_first_only and not self.month_first_only:
+            return "dmy"
+        if self.month_first_only and not self.day_first_only:
+            return "mdy"
+        if self.day_month_values == 0:
+            return None
+        if self.day_first_only and self.month_first_only:
+            raise DateOrderError(
+                f"{source}.{column} mixes day-first ({self.day_first_only} values) and "
+                f"month-first ({self.month_first_only} values) dates; fix the file or pass "
+                "--date-order dmy|mdy"
+            )
+        if self.day_month_values >= UNDECIDED_SHARE_LIMIT * max(self.non_empty, 1):
+            raise DateOrderError(
+                f"cannot decide the day/month order of {source}.{column}: all "
+                f"{self.day_month_values} DD/MM-style dates have day and month <= 12; "
+                "pass --date-order dmy or --date-order mdy"
+            )
+        return None
+
+
+def _day_first(value: Column) -> Column:
+    return F.try_to_date(F.regexp_replace(value, "-", "/"), "d/M/yyyy")
+
+
+def _month_first(value: Column) -> Column:
+    return F.try_to_date(F.regexp_replace(value, "-", "/"), "M/d/yyyy")
+
+
+def profile_date_column(df: DataFrame, column: str) -> DateProfile:
+    """Count the values that decide a string column's day/month order (one aggregation)."""
+    value = F.trim(F.col(column))
+    is_dm = value.rlike(DAY_MONTH)
+    day_first, month_first = _day_first(value), _month_first(value)
+    row = df.agg(
+        F.count(F.when(is_dm, 1)).alias("dm"),
+        F.count(F.when(is_dm & day_first.isNotNull() & month_first.isNull(), 1)).alias("d"),
+        F.count(F.when(is_dm & month_first.isNotNull() & day_first.isNull(), 1)).alias("m"),
+        F.count(F.when(value != "", 1)).alias("n"),
+    ).first()
+    assert row is not None
+    return DateProfile(int(row["dm"]), int(row["d"]), int(row["m"]), int(row["n"]))
+
+
+def parse_timestamp(value: Column, order: DateOrder | None) -> Column:
+    """Parse a string in any accepted format to a timestamp (null when it does not parse)."""
+    v = F.trim(value)
+    if order == "dmy":
+        day_month = _day_first(v)
+    elif order == "mdy":
+        day_month = _month_first(v)
+    else:
+        # Undecided: only values that read the same both ways (day == month) are unambiguous.
+        day_month = F.when(_day_first(v) == _month_first(v), _day_first(v))
+    return (
+        F.when(v.rlike(ISO_DATE), F.try_to_date(v, "yyyy-MM-dd").cast("timestamp"))
+        .when(v.rlike(ISO_TIMESTAMP), F.try_to_timestamp(v))
+        .when(v.rlike(COMPACT_DATE), F.try_to_date(v, "yyyyMMdd").cast("timestamp"))
+        .when(v.rlike(DAY_MONTH), day_month.cast("timestamp"))
+    )
+
+
+def is_ambiguous(value: Column, order: DateOrder | None) -> Column:
+    """True for a DD/MM-style value that reads as two different dates under an undecided order."""
+    if order is not None:
+        return F.lit(False)
+    v = F.trim(value)
+    return (
+        v.rlike(DAY_MONTH)
+        & _day_first(v).isNotNull()
+        & _month_first(v).isNotNull()
+        & (_day_first(v) != _month_first(v))
+    )

@@ -1,0 +1,175 @@
+"""Validating a raw source: typed accepted rows, and quarantined rows with a reason.
+
+Each row gets the first reason that applies, in the order of `REASONS`; a row without one is
+accepted. Nothing is dropped: accepted + quarantined = read, and the run checks it.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from c360_pipeline.ingest.dates import DateOrder, is_ambiguous, parse_timestamp
+from c360_pipeline.ingest.readers import CORRUPT, RAW
+from c360_pipeline.schemas import SourceSchema
+
+REASONS = (
+    "malformed_row",
+    "missing_required",
+    "ambiguous_date",
+    "invalid_date",
+    "invalid_amount",
+    "invalid_number",
+    "negative_amount",
+    "negative_value",
+    "unknown_customer",
+    "duplicate_id",
+)
+"""Quarantine reason codes, in the order they are checked (docs/data-contract.md)."""
+
+REASON = "_reason"
+DETAIL = "_detail"
+NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)$"
+INTEGER = r"^[+-]?\d+$"
+
+_SPARK_TYPES = {
+    "string": T.StringType(),
+    "date": T.DateType(),
+    "timestamp": T.TimestampType(),
+    "double": T.DoubleType(),
+    "int": T.IntegerType(),
+    "long": T.LongType(),
+}
+
+
+def _is_text(df: DataFrame, column: str) -> bool:
+    return isinstance(df.schema[column].dataType, T.StringType)
+
+
+def _blank(col: Column) -> Column:
+    """Null, or text that is empty after trimming."""
+    return col.isNull() | (F.trim(col.cast("string")) == "")
+
+
+def _parsed(
+    df: DataFrame, schema: SourceSchema, column: str, orders: dict[str, DateOrder | None]
+) -> Column:
+    spec = schema.spec(column)
+    raw = F.col(column)
+    target = _SPARK_TYPES[spec.dtype]
+    if not _is_text(df, column):
+        return raw.cast(target)
+    text = F.trim(raw)
+    if spec.dtype == "string":
+        return F.when(text != "", text)
+    if spec.dtype in ("date", "timestamp"):
+        return parse_timestamp(text, orders.get(column)).cast(target)
+    pattern = NUMBER if spec.dtype == "double" else INTEGER
+    return F.when(text.rlike(pattern), text.try_cast(target))
+
+
+def _first_failing(checks: list[tuple[str, Column]]) -> Column:
+    """Name of the first column whose check is true (null when none is)."""
+    expr = None
+    for name, failing in checks:
+        expr = F.when(failing, F.lit(name)) if expr is None else expr.when(failing, F.lit(name))
+    return expr if expr is not None else F.lit(None).cast("string")
+
+
+def with_validation(
+    raw_df: DataFrame,
+    schema: SourceSchema,
+    date_orders: dict[str, DateOrder | None],
+    known_customers_df: DataFrame | None = None,
+) -> DataFrame:
+    """Add typed columns (canonical names), `_reason` and `_detail` (the column at fault)."""
+    names = schema.column_names
+    typed = [_parsed(raw_df, schema, c, date_orders).alias(f"_t_{c}") for c in names]
+    staged_df = raw_df.select(*[F.col(c) for c in names], CORRUPT, RAW, *typed)
+
+    def t(c: str) -> Column:
+        return F.col(f"_t_{c}")
+
+    missing = _first_failing([(c, _blank(F.col(c))) for c in schema.required])
+    date_cols = [c for c in names if schema.spec(c).dtype in ("date", "timestamp")]
+    ambiguous = _first_failing(
+        [(c, is_ambiguous(F.col(c), date_orders.get(c))) for c in date_cols if _is_text(raw_df, c)]
+    )
+    bad_date = _first_failing([(c, ~_blank(F.col(c)) & t(c).isNull()) for c in date_cols])
+    number_cols = [c for c in names if schema.spec(c).dtype in ("double", "int", "long")]
+    bad_amount = _first_failing(
+        [(c, ~_blank(F.col(c)) & t(c).isNull()) for c in number_cols if c == "amount"]
+    )
+    bad_number = _first_failing(
+        [(c, ~_blank(F.col(c)) & t(c).isNull()) for c in number_cols if c != "amount"]
+    )
+    negative_amount = _first_failing([(c, t(c) < 0) for c in schema.non_negative if c == "amount"])
+    negative = _first_failing([(c, t(c) < 0) for c in schema.non_negative if c != "amount"])
+    no_column = F.lit(None).cast("string")
+    checks = [
+        ("malformed_row", no_column, F.col(CORRUPT).isNotNull()),
+        ("missing_required", missing, missing.isNotNull()),
+        ("ambiguous_date", ambiguous, ambiguous.isNotNull()),
+        ("invalid_date", bad_date, bad_date.isNotNull()),
+        ("invalid_amount", bad_amount, bad_amount.isNotNull()),
+        ("invalid_number", bad_number, bad_number.isNotNull()),
+        ("negative_amount", negative_amount, negative_amount.isNotNull()),
+        ("negative_value", negative, negative.isNotNull()),
+    ]
+    reason = F.when(checks[0][2], F.lit(checks[0][0]))
+    detail = F.when(checks[0][2], checks[0][1])
+    for name, what, failing in checks[1:]:
+        reason = reason.when(failing, F.lit(name))
+        detail = detail.when(failing, what)
+    checked_df = staged_df.select(
+        *[t(c).alias(c) for c in names],
+        F.col(RAW),
+        reason.alias(REASON),
+        detail.alias(DETAIL),
+    )
+    if schema.references_customers and known_customers_df is not None:
+        known_df = known_customers_df.select(
+            F.col("customer_id").alias("_known_id"), F.lit(True).alias("_is_known")
+        )
+        joined_df = checked_df.join(
+            known_df, on=checked_df["customer_id"] == known_df["_known_id"], how="left"
+        )
+        unknown = F.col(REASON).isNull() & F.col("_is_known").isNull()
+        checked_df = joined_df.select(
+            *[F.col(c) for c in names],
+            F.col(RAW),
+            F.when(unknown, F.lit("unknown_customer")).otherwise(F.col(REASON)).alias(REASON),
+            F.when(unknown, F.lit("customer_id")).otherwise(F.col(DETAIL)).alias(DETAIL),
+        )
+    if schema.key is not None:
+        # Among otherwise valid rows, keep one per id (the first by raw content: deterministic).
+        valid = F.col(REASON).isNull()
+        same_id = (
+            Window.partitionBy(schema.key, valid)
+            .orderBy(RAW)
+            .rowsBetween(Window.unboundedPreceding, Window.currentRow)
+        )
+        duplicate = valid & (F.row_number().over(same_id) > 1)
+        checked_df = checked_df.select(
+            *[F.col(c) for c in names],
+            F.col(RAW),
+            F.when(duplicate, F.lit("duplicate_id")).otherwise(F.col(REASON)).alias(REASON),
+            F.when(duplicate, F.lit(schema.key)).otherwise(F.col(DETAIL)).alias(DETAIL),
+        )
+    return checked_df
+
+
+def accepted(validated_df: DataFrame, schema: SourceSchema) -> DataFrame:
+    """The rows without a reason, with the contract's typed columns."""
+    return validated_df.where(F.col(REASON).isNull()).select(*schema.column_names)
+
+
+def quarantined(validated_df: DataFrame, schema: SourceSchema) -> DataFrame:
+    """The rows with a reason: source, reason, the column at fault and the original record."""
+    return validated_df.where(F.col(REASON).isNotNull()).select(
+        F.lit(schema.name).alias("source"),
+        F.col(REASON).alias("reason"),
+        F.col(DETAIL).alias("column"),
+        F.col(RAW).alias("raw_record"),
+    )
