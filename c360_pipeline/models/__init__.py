@@ -1,0 +1,1 @@
+"""Customer models fitted on the driver over small aggregates (CLV, churn, clustering)."""

@@ -1,0 +1,1 @@
+"""PySpark transforms (`DataFrame -> DataFrame`) that build the C360 tables."""
