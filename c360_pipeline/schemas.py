@@ -266,18 +266,14 @@ def map_columns(
     mapping: dict[str, str] = {}
     claimed: dict[str, str] = {}
     # Explicit mappings first, then exact canonical names, then aliases.
-    passes = (
-        lambda n: explicit.get(n),
-        lambda n: n if n in canonical else None,
-        lambda n: schema.aliases.get(n),
-    )
-    for resolve in passes:
+    exact = {c: c for c in canonical}
+    for lookup in (explicit, exact, schema.aliases):
         for raw in header:
             if raw in mapping:
                 continue
-            target = resolve(normalise_header(raw))
-            if target is None or target in claimed:
+            found = lookup.get(normalise_header(raw))
+            if found is None or found in claimed:
                 continue
-            mapping[raw] = target
-            claimed[target] = raw
+            mapping[raw] = found
+            claimed[found] = raw
     return mapping

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from c360_pipeline.ingest.dates import DateOrder, profile_date_column
+from c360_pipeline.ingest.dates import DateOrder, profile_date_columns
 from c360_pipeline.ingest.readers import RawSource, SourceError, read_source
 from c360_pipeline.ingest.validate import accepted, quarantined, with_validation
 from c360_pipeline.schemas import REQUIRED_SOURCES, SOURCES, SourceSchema
@@ -58,9 +60,9 @@ class ValidatedSource:
 
 def _list_files(spark: SparkSession, path: str) -> list[tuple[str, int, int]]:
     """Data files under a path (any Hadoop filesystem), skipping `_` and `.` names."""
-    jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
-    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
-    fs = hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())  # type: ignore[union-attr]
+    context: Any = spark.sparkContext  # py4j handles are untyped
+    hadoop_path = context._jvm.org.apache.hadoop.fs.Path(path)
+    fs = hadoop_path.getFileSystem(context._jsc.hadoopConfiguration())
     if not fs.exists(hadoop_path):
         return []
     files = []
@@ -105,22 +107,18 @@ def find_sources(spark: SparkSession, input_path: str) -> dict[str, FoundSource]
     return found
 
 
-def _date_orders(
-    raw: RawSource, explicit: DateOrder | None
-) -> dict[str, DateOrder | None]:
+def _date_orders(raw: RawSource, explicit: DateOrder | None) -> dict[str, DateOrder | None]:
     schema: SourceSchema = raw.schema
-    orders: dict[str, DateOrder | None] = {}
-    for column in schema.column_names:
-        if schema.spec(column).dtype not in ("date", "timestamp"):
-            continue
-        if not isinstance(raw.df.schema[column].dataType, T.StringType):
-            continue
-        if explicit is not None:
-            orders[column] = explicit
-            continue
-        profile = profile_date_column(raw.df, column)
-        orders[column] = profile.decide(schema.name, column, None)
-    return orders
+    text_dates = [
+        c
+        for c in schema.column_names
+        if schema.spec(c).dtype in ("date", "timestamp")
+        and isinstance(raw.df.schema[c].dataType, T.StringType)
+    ]
+    if explicit is not None:
+        return dict.fromkeys(text_dates, explicit)
+    profiles = profile_date_columns(raw.df, text_dates)
+    return {c: p.decide(schema.name, c, None) for c, p in profiles.items()}
 
 
 def validate_dataset(
@@ -141,12 +139,30 @@ def validate_dataset(
         if name not in found:
             continue
         source = found[name]
-        raw = read_source(spark, SOURCES[name], source.path, source.file_format, column_maps.get(name))
+        raw = read_source(
+            spark, SOURCES[name], source.path, source.file_format, column_maps.get(name)
+        )
         orders = _date_orders(raw, date_order)
         validated_df = with_validation(raw.df, raw.schema, orders, known_customers_df)
         validated[name] = ValidatedSource(source, raw, validated_df, orders)
         if name == "customers":
+            # One id per customer, used by every other source: computed once.
             known_customers_df = (
-                validated[name].accepted_df.select("customer_id").where(F.col("customer_id").isNotNull())
+                validated[name]
+                .accepted_df.select("customer_id")
+                .where(F.col("customer_id").isNotNull())
+                .persist(StorageLevel.MEMORY_AND_DISK)
             )
     return validated
+
+
+def count_raw_rows(spark: SparkSession, found: FoundSource) -> int:
+    """Rows in a source counted independently of the CSV parser (for the conservation check).
+
+    CSV: non-blank text lines minus one header line per file; Parquet: the footers' row counts.
+    """
+    if found.file_format == "parquet":
+        return spark.read.parquet(found.path).count()
+    lines = spark.read.text([f[0] for f in found.files])
+    non_blank = lines.where(F.length(F.trim(F.col("value"))) > 0).count()
+    return non_blank - len(found.files)

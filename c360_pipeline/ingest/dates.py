@@ -70,19 +70,29 @@ def _month_first(value: Column) -> Column:
     return F.try_to_date(F.regexp_replace(value, "-", "/"), "M/d/yyyy")
 
 
-def profile_date_column(df: DataFrame, column: str) -> DateProfile:
-    """Count the values that decide a string column's day/month order (one aggregation)."""
-    value = F.trim(F.col(column))
-    is_dm = value.rlike(DAY_MONTH)
-    day_first, month_first = _day_first(value), _month_first(value)
-    row = df.agg(
-        F.count(F.when(is_dm, 1)).alias("dm"),
-        F.count(F.when(is_dm & day_first.isNotNull() & month_first.isNull(), 1)).alias("d"),
-        F.count(F.when(is_dm & month_first.isNotNull() & day_first.isNull(), 1)).alias("m"),
-        F.count(F.when(value != "", 1)).alias("n"),
-    ).first()
+def profile_date_columns(df: DataFrame, columns: list[str]) -> dict[str, DateProfile]:
+    """Count the values that decide each string column's day/month order (one aggregation)."""
+    if not columns:
+        return {}
+    aggregations = []
+    for i, column in enumerate(columns):
+        value = F.trim(F.col(column))
+        is_dm = value.rlike(DAY_MONTH)
+        day_first, month_first = _day_first(value), _month_first(value)
+        aggregations += [
+            F.count(F.when(is_dm, 1)).alias(f"dm{i}"),
+            F.count(F.when(is_dm & day_first.isNotNull() & month_first.isNull(), 1)).alias(f"d{i}"),
+            F.count(F.when(is_dm & month_first.isNotNull() & day_first.isNull(), 1)).alias(f"m{i}"),
+            F.count(F.when(value != "", 1)).alias(f"n{i}"),
+        ]
+    row = df.agg(*aggregations).first()
     assert row is not None
-    return DateProfile(int(row["dm"]), int(row["d"]), int(row["m"]), int(row["n"]))
+    return {
+        column: DateProfile(
+            int(row[f"dm{i}"]), int(row[f"d{i}"]), int(row[f"m{i}"]), int(row[f"n{i}"])
+        )
+        for i, column in enumerate(columns)
+    }
 
 
 def parse_timestamp(value: Column, order: DateOrder | None) -> Column:

@@ -52,7 +52,9 @@ def test_every_injected_defect_and_nothing_else_is_quarantined(
         r.raw_record for r in transactions.quarantine_df.where("reason = 'malformed_row'").collect()
     }
     assert malformed == {
-        t["raw_line"] for t in _truth(dirty_dataset, "transactions") if t["defect"] == "malformed_row"
+        t["raw_line"]
+        for t in _truth(dirty_dataset, "transactions")
+        if t["defect"] == "malformed_row"
     }
     by_key = Counter(
         (json.loads(r.raw_record).get("transaction_id"), r.reason)

@@ -1,0 +1,425 @@
+"""One pipeline run: ingest → validate → conform → features → models → snapshot → publish."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from c360_pipeline import snapshots, writers
+from c360_pipeline.ingest.dataset import (
+    FoundSource,
+    count_raw_rows,
+    find_sources,
+    validate_dataset,
+)
+from c360_pipeline.ingest.dates import DateOrder
+from c360_pipeline.ingest.readers import RAW
+from c360_pipeline.ingest.validate import DETAIL, REASON
+from c360_pipeline.models.clv_fit import (
+    ClvModels,
+    fit_bgnbd_from_summary,
+    fit_gamma_gamma_from_summary,
+    holdout_check,
+)
+from c360_pipeline.quality import QualityError, check_conservation, check_customer_360
+from c360_pipeline.settings import PipelineSettings
+from c360_pipeline.transforms import insights
+from c360_pipeline.transforms.clv import with_clv_predictions
+from c360_pipeline.transforms.customer_360 import build_customer_360, build_customer_profiles
+from c360_pipeline.transforms.engagement import (
+    build_digital_engagement,
+    build_interaction_summary,
+    build_support_summary,
+)
+from c360_pipeline.transforms.purchases import (
+    build_category_preferences,
+    build_daily_purchases,
+    build_purchase_summary,
+    build_transactions_fact,
+)
+from c360_pipeline.transforms.rfm import measure_rfm_thresholds, with_rfm_scores
+
+log = structlog.get_logger(__name__)
+
+
+class PipelineError(RuntimeError):
+    """The run failed after it started; nothing was published."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What to build: input, organisation, as-of date, column maps and date order."""
+
+    org: str
+    input_path: str | None = None
+    as_of: date | None = None
+    column_maps: dict[str, dict[str, str]] = field(default_factory=dict)
+    date_order: DateOrder | None = None
+    fail_at_stage: str | None = None
+    """Test hook: raise at the start of this stage (proves a failed run publishes nothing)."""
+
+
+@dataclass
+class RunResult:
+    """What a published run produced."""
+
+    snapshot_id: str
+    as_of: date
+    tables: dict[str, int]
+    quarantined: dict[str, dict[str, int]]
+    stage_seconds: dict[str, float]
+    seconds: float
+    manifest: dict[str, Any]
+
+
+class _Stages:
+    """Times each stage and logs one line per stage with its rows and seconds."""
+
+    def __init__(self, fail_at: str | None) -> None:
+        self.seconds: dict[str, float] = {}
+        self.fail_at = fail_at
+
+    @contextmanager
+    def stage(self, name: str, **fields: Any) -> Iterator[dict[str, Any]]:
+        if name == self.fail_at:
+            raise PipelineError(f"injected failure at stage {name!r}")
+        started = time.perf_counter()
+        info: dict[str, Any] = dict(fields)
+        yield info
+        seconds = round(time.perf_counter() - started, 3)
+        self.seconds[name] = seconds
+        log.info("stage_finished", stage=name, seconds=round(seconds, 2), **info)
+
+
+def default_input(settings: PipelineSettings, org: str) -> str:
+    """The organisation's raw area."""
+    return str(snapshots.org_root(settings.data_dir, org) / "raw")
+
+
+def run_pipeline(
+    spark: SparkSession,
+    settings: PipelineSettings,
+    options: RunOptions,
+    *,
+    already_locked: bool = False,
+) -> RunResult:
+    """Build and publish a snapshot for one organisation, holding its run lock throughout
+    (pass `already_locked=True` when the caller holds `snapshots.RunLock` itself)."""
+    org = snapshots.validate_org(options.org)
+    if already_locked:
+        return _run_locked(spark, settings, options, org)
+    with snapshots.RunLock(settings.data_dir, org):
+        return _run_locked(spark, settings, options, org)
+
+
+def _run_locked(
+    spark: SparkSession, settings: PipelineSettings, options: RunOptions, org: str
+) -> RunResult:
+    started = time.perf_counter()
+    stages = _Stages(options.fail_at_stage)
+    input_path = options.input_path or default_input(settings, org)
+    snapshot_id = snapshots.new_snapshot_id(datetime.now(UTC))
+    snapshot_path = snapshots.snapshot_dir(settings.data_dir, org, snapshot_id)
+    snapshot_uri = str(snapshot_path)
+    log.info("run_started", org=org, snapshot_id=snapshot_id, input=input_path)
+    try:
+        result = _build(spark, settings, options, stages, input_path, snapshot_id, snapshot_uri)
+    except BaseException as exc:
+        snapshots.discard(settings.data_dir, org, snapshot_id)
+        snapshots.record_run(
+            settings.data_dir,
+            org,
+            {
+                "snapshot_id": snapshot_id,
+                "status": "failed",
+                "error": f"{type(exc).__name__}: {exc}",
+                "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "seconds": round(time.perf_counter() - started, 1),
+            },
+        )
+        raise
+    result.seconds = round(time.perf_counter() - started, 2)
+    result.manifest["duration_seconds"] = result.seconds
+    result.manifest["stage_seconds"] = stages.seconds
+    snapshots.write_manifest(snapshot_path, result.manifest)
+    removed = snapshots.publish(settings.data_dir, org, snapshot_id, keep=settings.snapshots_keep)
+    snapshots.record_run(
+        settings.data_dir,
+        org,
+        {
+            "snapshot_id": snapshot_id,
+            "status": "published",
+            "as_of": result.as_of.isoformat(),
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "seconds": result.seconds,
+            "tables": result.tables,
+            "removed_snapshots": removed,
+        },
+    )
+    log.info(
+        "run_published",
+        snapshot_id=snapshot_id,
+        as_of=result.as_of.isoformat(),
+        tables=result.tables,
+        quarantined=result.quarantined,
+        seconds=result.seconds,
+    )
+    return result
+
+
+def _fingerprint(found: dict[str, FoundSource]) -> dict[str, Any]:
+    return {
+        name: {
+            "path": source.path,
+            "format": source.file_format,
+            "files": len(source.files),
+            "bytes": sum(f[1] for f in source.files),
+            "latest_modified_ms": max(f[2] for f in source.files),
+        }
+        for name, source in found.items()
+    }
+
+
+def _build(
+    spark: SparkSession,
+    settings: PipelineSettings,
+    options: RunOptions,
+    stages: _Stages,
+    input_path: str,
+    snapshot_id: str,
+    snapshot_uri: str,
+) -> RunResult:
+    def path(table: str) -> str:
+        return writers.table_path(snapshot_uri, table)
+
+    persisted: list[DataFrame] = []
+
+    def keep(df: DataFrame) -> DataFrame:
+        persisted.append(df.persist(StorageLevel.MEMORY_AND_DISK))
+        return df
+
+    try:
+        return _build_tables(spark, settings, options, stages, input_path, snapshot_id, path, keep)
+    finally:
+        for df in persisted:
+            df.unpersist()
+
+
+def _build_tables(
+    spark: SparkSession,
+    settings: PipelineSettings,
+    options: RunOptions,
+    stages: _Stages,
+    input_path: str,
+    snapshot_id: str,
+    path: Callable[[str], str],
+    keep: Callable[[DataFrame], DataFrame],
+) -> RunResult:
+    tables: dict[str, int] = {}
+
+    with stages.stage("ingest") as info:
+        found = find_sources(spark, input_path)
+        validated = validate_dataset(
+            spark, found, column_maps=options.column_maps, date_order=options.date_order
+        )
+        info["sources"] = sorted(found)
+
+    # Validate once: write every row with its reason to staging, then split from there.
+    counts: dict[str, dict[str, Any]] = {}
+    with stages.stage("validate") as info:
+        for name, source in validated.items():
+            staging = path(f"_staging/{name}")
+            staged_df = source.validated_df.select(
+                *source.raw.schema.column_names,
+                F.col(REASON),
+                F.col(DETAIL),
+                F.when(F.col(REASON).isNotNull(), F.col(RAW)).alias(RAW),
+            )
+            staged_df.write.mode("errorifexists").parquet(staging)
+            by_reason = {
+                (r[0] or "accepted"): int(r[1])
+                for r in spark.read.parquet(staging).groupBy(REASON).count().collect()
+            }
+            rows_read = count_raw_rows(spark, source.found)
+            accepted = by_reason.pop("accepted", 0)
+            counts[name] = {
+                "rows_read": rows_read,
+                "accepted": accepted,
+                "quarantined": sum(by_reason.values()),
+                "quarantined_by_reason": dict(sorted(by_reason.items())),
+                "date_orders": {k: v for k, v in source.date_orders.items() if v},
+            }
+        check_conservation(counts)
+        info["rows_read"] = {n: c["rows_read"] for n, c in counts.items()}
+
+    def accepted_df(name: str) -> DataFrame | None:
+        if name not in validated:
+            return None
+        staged = spark.read.parquet(path(f"_staging/{name}"))
+        return staged.where(F.col(REASON).isNull()).select(*validated[name].raw.schema.column_names)
+
+    with stages.stage("quarantine") as info:
+        frames = [
+            spark.read.parquet(path(f"_staging/{name}"))
+            .where(F.col(REASON).isNotNull())
+            .select(
+                F.lit(name).alias("source"),
+                F.col(REASON).alias("reason"),
+                F.col(DETAIL).alias("column"),
+                F.col(RAW).alias("raw_record"),
+            )
+            for name in validated
+        ]
+        quarantine_df = frames[0]
+        for frame in frames[1:]:
+            quarantine_df = quarantine_df.unionByName(frame)
+        quarantine_df.coalesce(max(1, spark.sparkContext.defaultParallelism)).write.mode(
+            "errorifexists"
+        ).parquet(path("_quarantine"))
+        info["rows"] = sum(c["quarantined"] for c in counts.values())
+
+    transactions_df = accepted_df("transactions")
+    assert transactions_df is not None
+    with stages.stage("as_of") as info:
+        as_of = options.as_of
+        if as_of is None:
+            latest = transactions_df.agg(F.max("transaction_date")).first()
+            if latest is None or latest[0] is None:
+                raise PipelineError("no accepted transactions: nothing to build")
+            as_of = latest[0]
+        info["as_of"] = as_of.isoformat()
+
+    products_df = accepted_df("products")
+    customers_df = accepted_df("customers")
+    with stages.stage("transactions") as info:
+        fact_df = build_transactions_fact(transactions_df, products_df, as_of)
+        writers.write_table(
+            fact_df, path("transactions"), sort_by=("customer_id", "transaction_date")
+        )
+        fact_df = writers.read_table(spark, path("transactions"))
+        tables["transactions"] = info["rows"] = fact_df.count()
+
+    with stages.stage("customer_summary") as info:
+        daily_df = keep(build_daily_purchases(fact_df))
+        summary_df = keep(build_purchase_summary(daily_df, as_of))
+        info["customers_with_purchases"] = summary_df.count()
+        if info["customers_with_purchases"] == 0:
+            raise PipelineError(f"no accepted transactions on or before as-of {as_of}")
+
+    with stages.stage("rfm") as info:
+        thresholds = measure_rfm_thresholds(summary_df)
+        rfm_df = with_rfm_scores(summary_df, thresholds)
+        info["thresholds"] = thresholds.to_dict()
+
+    with stages.stage("clv_models") as info:
+        bgnbd = fit_bgnbd_from_summary(summary_df)
+        gamma_gamma = fit_gamma_gamma_from_summary(summary_df)
+        holdout = holdout_check(daily_df, as_of)
+        models = ClvModels(bgnbd, gamma_gamma, holdout)
+        info["bgnbd"] = bgnbd.params
+        info["gamma_gamma"] = gamma_gamma.params
+        for warning in (*bgnbd.warnings, *gamma_gamma.warnings):
+            log.warning("clv_fit_warning", warning=warning)
+        clv_df = with_clv_predictions(
+            summary_df.select("customer_id", "frequency", "recency_weeks", "t_weeks", "monetary"),
+            bgnbd,
+            gamma_gamma,
+        )
+
+    with stages.stage("customer_360") as info:
+        support_src, interactions_src = accepted_df("support_tickets"), accepted_df("interactions")
+        events_src, loyalty_src = accepted_df("digital_events"), accepted_df("loyalty")
+        customer_360_df = build_customer_360(
+            build_customer_profiles(customers_df, summary_df),
+            rfm_df,
+            build_category_preferences(daily_df),
+            clv_df,
+            build_digital_engagement(events_src, as_of) if events_src is not None else None,
+            build_support_summary(support_src, as_of) if support_src is not None else None,
+            build_interaction_summary(interactions_src, as_of)
+            if interactions_src is not None
+            else None,
+            loyalty_src,
+            as_of,
+        )
+        writers.write_table(customer_360_df, path("customer_360"), sort_by=("customer_id",))
+        customer_360_df = keep(writers.read_table(spark, path("customer_360")))
+        tables["customer_360"] = info["rows"] = customer_360_df.count()
+
+    with stages.stage("insights") as info:
+        baskets_df = keep(insights.build_category_baskets(fact_df))
+        associations_df = insights.build_category_associations(baskets_df)
+        writers.write_table(associations_df, path("category_associations"))
+        associations_df = writers.read_table(spark, path("category_associations"))
+        insight_tables = {
+            "revenue_monthly": insights.build_revenue_monthly(
+                fact_df,
+                customers_df
+                if customers_df is not None
+                else spark.createDataFrame([], "customer_id string, segment string"),
+            ),
+            "category_insights": insights.build_category_insights(fact_df),
+            "cross_sell_candidates": insights.build_cross_sell_candidates(
+                customer_360_df, associations_df, baskets_df
+            ),
+        }
+        for table, df in insight_tables.items():
+            writers.write_table(df, path(table))
+        for table in ("category_associations", *insight_tables):
+            tables[table] = writers.count_rows(spark, path(table))
+        info["rows"] = {t: tables[t] for t in ("category_associations", *insight_tables)}
+
+    with stages.stage("quality") as info:
+        info["checks"] = check_customer_360(customer_360_df, customers_df)
+
+    if options.fail_at_stage == "publish":
+        raise PipelineError("injected failure at stage 'publish'")
+    schemas = {
+        table: [
+            f"{f.name} {f.dataType.simpleString()}"
+            for f in writers.read_table(spark, path(table)).schema.fields
+        ]
+        for table in tables
+    }
+    manifest = {
+        "snapshot_id": snapshot_id,
+        "org": options.org,
+        "as_of": as_of.isoformat(),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "status": snapshots.STATUS_COMPLETE,
+        "input": {"path": input_path, "sources": _fingerprint(found)},
+        "sources": counts,
+        "tables": {t: {"rows": n, "columns": schemas[t]} for t, n in tables.items()},
+        "models": {"clv": models.to_dict(), "rfm_thresholds": thresholds.to_dict()},
+        "quality": info["checks"],
+        "spark": {"master": settings.spark_master, "version": spark.version},
+    }
+    _remove_staging(path("_staging"))
+    return RunResult(
+        snapshot_id=snapshot_id,
+        as_of=as_of,
+        tables=tables,
+        quarantined={n: c["quarantined_by_reason"] for n, c in counts.items()},
+        stage_seconds=stages.seconds,
+        seconds=0.0,
+        manifest=manifest,
+    )
+
+
+def _remove_staging(staging_path: str) -> None:
+    import shutil
+
+    shutil.rmtree(Path(staging_path), ignore_errors=True)
+
+
+__all__ = ["PipelineError", "QualityError", "RunOptions", "RunResult", "run_pipeline"]
