@@ -9,7 +9,7 @@ DEMO_CUSTOMERS ?= 10000
 PORT ?= 8000
 BENCH_SIZES ?= 100000,1000000
 
-.PHONY: help install java demo data test lint format bench clean distclean
+.PHONY: help install java demo data snapshot test lint format bench clean distclean
 
 help: ## Show this list
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -24,8 +24,10 @@ java: install ## Check that Java 17+ (needed by Spark) is installed
 data: java ## Generate mock data (DEMO_CUSTOMERS customers) unless a dataset exists
 	@$(RUN) python -m mock_data --customers $(DEMO_CUSTOMERS) --if-missing
 
-demo: data ## Install, generate mock data, build the C360 snapshot and serve the API on PORT
-	@echo "Snapshot build: the pipeline (issue 3) is not in this version yet; /health answers 503 until it is."
+snapshot: data ## Build and publish a C360 snapshot from the demo data
+	@$(RUN) c360-pipeline run
+
+demo: snapshot ## Install, generate mock data, build the C360 snapshot and serve the API on PORT
 	@echo "API docs: http://127.0.0.1:$(PORT)/docs   health: http://127.0.0.1:$(PORT)/health   (no credentials needed yet)"
 	@$(RUN) c360-api serve --port $(PORT)
 
