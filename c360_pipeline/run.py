@@ -25,6 +25,7 @@ from c360_pipeline.ingest.dataset import (
 from c360_pipeline.ingest.dates import DateOrder
 from c360_pipeline.ingest.readers import RAW
 from c360_pipeline.ingest.validate import DETAIL, REASON
+from c360_pipeline.models.btyd import BtydFitError
 from c360_pipeline.models.clv_fit import (
     ClvModels,
     fit_bgnbd_from_summary,
@@ -50,6 +51,7 @@ from c360_pipeline.transforms.purchases import (
 from c360_pipeline.transforms.rfm import measure_rfm_thresholds, with_rfm_scores
 
 log = structlog.get_logger(__name__)
+CLV_COLUMNS = ("p_alive", "expected_purchases_12m", "expected_avg_value", "predicted_clv_12m")
 
 
 class PipelineError(RuntimeError):
@@ -322,19 +324,29 @@ def _build_tables(
         info["thresholds"] = thresholds.to_dict()
 
     with stages.stage("clv_models") as info:
-        bgnbd = fit_bgnbd_from_summary(summary_df)
-        gamma_gamma = fit_gamma_gamma_from_summary(summary_df)
-        holdout = holdout_check(daily_df, as_of)
-        models = ClvModels(bgnbd, gamma_gamma, holdout)
-        info["bgnbd"] = bgnbd.params
-        info["gamma_gamma"] = gamma_gamma.params
-        for warning in (*bgnbd.warnings, *gamma_gamma.warnings):
-            log.warning("clv_fit_warning", warning=warning)
-        clv_df = with_clv_predictions(
-            summary_df.select("customer_id", "frequency", "recency_weeks", "t_weeks", "monetary"),
-            bgnbd,
-            gamma_gamma,
+        clv_section: dict[str, Any]
+        btyd_df = summary_df.select(
+            "customer_id", "frequency", "recency_weeks", "t_weeks", "monetary"
         )
+        try:
+            bgnbd = fit_bgnbd_from_summary(summary_df)
+            gamma_gamma = fit_gamma_gamma_from_summary(summary_df)
+        except BtydFitError as exc:
+            # Too little history to fit (e.g. no repeat customer): publish without predictions.
+            log.warning("clv_models_skipped", reason=str(exc))
+            clv_section = {"skipped": str(exc)}
+            clv_df = btyd_df.select(
+                "customer_id",
+                *[F.lit(None).cast("double").alias(c) for c in CLV_COLUMNS],
+            )
+        else:
+            models = ClvModels(bgnbd, gamma_gamma, holdout_check(daily_df, as_of))
+            clv_section = models.to_dict()
+            info["bgnbd"] = bgnbd.params
+            info["gamma_gamma"] = gamma_gamma.params
+            for warning in (*bgnbd.warnings, *gamma_gamma.warnings):
+                log.warning("clv_fit_warning", warning=warning)
+            clv_df = with_clv_predictions(btyd_df, bgnbd, gamma_gamma)
 
     with stages.stage("customer_360") as info:
         support_src, interactions_src = accepted_df("support_tickets"), accepted_df("interactions")
@@ -400,7 +412,7 @@ def _build_tables(
         "input": {"path": input_path, "sources": _fingerprint(found)},
         "sources": counts,
         "tables": {t: {"rows": n, "columns": schemas[t]} for t, n in tables.items()},
-        "models": {"clv": models.to_dict(), "rfm_thresholds": thresholds.to_dict()},
+        "models": {"clv": clv_section, "rfm_thresholds": thresholds.to_dict()},
         "quality": info["checks"],
         "spark": {"master": settings.spark_master, "version": spark.version},
     }

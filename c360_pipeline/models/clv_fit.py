@@ -17,6 +17,7 @@ from pyspark.sql import functions as F
 
 from c360_pipeline.models.btyd import (
     BgNbdFit,
+    BtydFitError,
     GammaGammaFit,
     expected_purchases,
     fit_bgnbd,
@@ -61,7 +62,10 @@ def fit_bgnbd_from_summary(summary_df: DataFrame) -> BgNbdFit:
 
 
 def fit_gamma_gamma_from_summary(summary_df: DataFrame) -> GammaGammaFit:
-    """Fit Gamma-Gamma on repeat customers' (frequency, monetary) pairs weighted by count."""
+    """Fit Gamma-Gamma on repeat customers' (frequency, monetary) pairs weighted by count.
+
+    Raises BtydFitError when no customer has a repeat purchase with positive spend.
+    """
     rows = (
         summary_df.where(F.col("frequency") > 0)
         .groupBy("frequency", F.round("monetary", 2).alias("monetary"))
@@ -69,7 +73,7 @@ def fit_gamma_gamma_from_summary(summary_df: DataFrame) -> GammaGammaFit:
         .collect()
     )
     if not rows:
-        return fit_gamma_gamma(np.array([0.0]), np.array([0.0]))
+        raise BtydFitError("gamma_gamma: no customer with a repeat purchase")
     data = np.array([(r[0], r[1], r[2]) for r in rows], dtype="float64")
     return fit_gamma_gamma(data[:, 0], data[:, 1], weights=data[:, 2])
 
@@ -83,7 +87,10 @@ def holdout_check(daily_df: DataFrame, as_of: date, weeks: int = HOLDOUT_WEEKS) 
     )
     if calibration_df.limit(1).count() == 0:
         return {"skipped": "no purchases before the holdout window"}
-    fit = fit_bgnbd_from_summary(calibration_df)
+    try:
+        fit = fit_bgnbd_from_summary(calibration_df)
+    except (BtydFitError, ValueError) as exc:
+        return {"skipped": f"calibration fit failed: {exc}"}
     actual_df = (
         daily_df.where(
             (F.col("transaction_date") > F.lit(calibration_end))

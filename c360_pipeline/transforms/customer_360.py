@@ -11,13 +11,15 @@ Rules (documented in docs/tables.md):
   support = 1 without tickets, else avg_satisfaction / 5 (0.6 when unanswered) minus 0.2 per open
   ticket, floored at 0; engagement = min(1, ln(1 + sessions in 90 days) / ln(21)), and 0.5 when
   the organisation has no digital data. Customers without purchases score 1.
-- churn risk: High = Churned, or P(alive) < 0.3; Medium = At Risk, or P(alive) < 0.7, or a
-  complaint in the last 90 days; Low otherwise; "No Purchases" for customers who never bought.
+- churn risk (`risk_status`): "High Risk" = Churned, or P(alive) < 0.3; "Medium Risk" = At
+  Risk, or P(alive) < 0.7, or a complaint in the last 90 days; "Low Risk" otherwise; "No
+  Purchases" for customers who never bought.
 - lifecycle: Prospect (never bought), New (first purchase <= 90 days ago), Lapsed (last
   purchase > 180 days ago), Declining (revenue_90d < 0.8 x revenue_prev_90d), Growing
   (revenue_90d > 1.2 x revenue_prev_90d), Mature (otherwise), in that order.
 - loyalty: tier and points from the loyalty source when present; else tier from revenue_12m
-  (Silver from 400, Gold from 1,200, Platinum from 3,000) and points = floor(revenue_12m).
+  (Silver from 400, Gold from 1,200, Platinum from 3,000) and points = floor(revenue_12m). A
+  source tier outside Bronze/Silver/Gold/Platinum is replaced by the derived tier.
 - profitability: service_cost = 15 per ticket + 5 per interaction; net_contribution =
   gross_margin - service_cost.
 """
@@ -177,7 +179,9 @@ def build_customer_360(
     as_of_lit = F.lit(as_of)
     status = _customer_status(as_of)
     derived_tier = loyalty_tier_for_spend(F.col("revenue_12m"))
-    tier = F.coalesce(F.initcap(F.col("tier")), derived_tier)
+    source_tier = F.initcap(F.trim(F.col("tier")))
+    known_tier = source_tier.isin(*[name for name, _ in LOYALTY_TIERS])
+    tier = F.when(known_tier, source_tier).otherwise(derived_tier)
     staged_df = joined_df.select(
         "*",
         status.alias("customer_status"),

@@ -251,3 +251,34 @@ def test_status_reports_the_current_snapshot(published: Published) -> None:
     assert status["current_snapshot"] == published.result.snapshot_id
     assert status["as_of"] == "2025-12-31"
     assert status["last_run"]["status"] in ("published", "failed")
+
+
+def test_invoice_shape_only_transactions_and_no_repeat_buyers(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """The common export shape works with no column map; optional sources may be missing;
+    day-first dates are recognised from a day above 12; too little history skips CLV."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "transactions.csv").write_text(
+        "customer_id,invoice_date,invoice_id,amount,product,category\n"
+        "A1,25/03/2025,INV-1,10.50,P1,Books\n"
+        "B2,03/04/2025,INV-2,20.00,P2,Toys\n"
+        "C3,01/05/2025,INV-3,5.25,,\n"
+    )
+    settings = PipelineSettings(data_dir=tmp_path / "data")
+    result = run_pipeline(spark, settings, RunOptions(org="shop", input_path=str(raw)))
+    assert result.as_of == date(2025, 5, 1)
+    path = snapshots.snapshot_dir(settings.data_dir, "shop", result.snapshot_id)
+    manifest = json.loads((path / "manifest.json").read_text())
+    assert manifest["sources"]["transactions"]["date_orders"] == {"transaction_date": "dmy"}
+    assert "no customer with a repeat purchase" in manifest["models"]["clv"]["skipped"]
+    rows = {r.customer_id: r for r in spark.read.parquet(str(path / "customer_360")).collect()}
+    assert set(rows) == {"A1", "B2", "C3"}
+    assert rows["B2"].first_purchase_date == date(2025, 4, 3)
+    assert rows["A1"].total_spent == 10.5
+    assert rows["A1"].favourite_category == "Books"
+    assert rows["C3"].favourite_category is None
+    assert rows["A1"].p_alive is None
+    assert rows["A1"].customer_name is None
+    assert result.tables["customer_360"] == 3
