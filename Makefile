@@ -43,7 +43,7 @@ format: install ## Apply ruff's fixes and formatting
 	@$(RUN) ruff check --fix .
 	@$(RUN) ruff format .
 
-bench: java ## Benchmarks (mock-data generation at BENCH_SIZES customers) -> docs/benchmarks.md
+bench: java ## Benchmarks at BENCH_SIZES customers (generation; pipeline build vs DuckDB) -> docs/benchmarks.md
 	@$(RUN) python -m bench --sizes $(BENCH_SIZES) --output docs/benchmarks.md
 
 clean: ## Remove caches and Spark scratch files (keeps data/ and .venv/)

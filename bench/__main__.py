@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bench import generator
+from bench import generator, pipeline
 
-BENCHMARKS = ("generator",)
+BENCHMARKS = ("generator", "pipeline")
 
 
 def main() -> int:
@@ -24,6 +24,8 @@ def main() -> int:
     selected = args.only or list(BENCHMARKS)
     if "generator" in selected:
         generator.run(sizes, args.output, args.scratch)
+    if "pipeline" in selected:
+        pipeline.run(sizes, args.output, args.scratch)
     print(f"Results written to {args.output}")
     return 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import psutil
@@ -34,10 +35,14 @@ def _tree_rss(process: psutil.Process) -> int:
     return total
 
 
-def run_measured(command: list[str], interval: float = 0.2) -> Measurement:
+def run_measured(
+    command: list[str], interval: float = 0.2, env: Mapping[str, str] | None = None
+) -> Measurement:
     """Run `command`, sampling the summed RSS of it and its children (JVM, Python workers)."""
     started = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
     peak = 0
     done = threading.Event()
     ps_proc = psutil.Process(proc.pid)
