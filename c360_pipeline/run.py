@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -101,6 +102,14 @@ class _Stages:
         seconds = round(time.perf_counter() - started, 3)
         self.seconds[name] = seconds
         log.info("stage_finished", stage=name, seconds=round(seconds, 2), **info)
+
+
+def parallel_map(action: Callable[[Any], Any], items: list[Any], workers: int = 4) -> list[Any]:
+    """`action` over `items` from a few threads (Spark runs jobs from several threads at once)."""
+    if len(items) <= 1:
+        return [action(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+        return list(pool.map(action, items))
 
 
 def default_input(settings: PipelineSettings, org: str) -> str:
@@ -237,30 +246,33 @@ def _build_tables(
         info["sources"] = sorted(found)
 
     # Validate once: write every row with its reason to staging, then split from there.
-    counts: dict[str, dict[str, Any]] = {}
+    def stage_source(name: str) -> dict[str, Any]:
+        source = validated[name]
+        staging = path(f"_staging/{name}")
+        staged_df = source.validated_df.select(
+            *source.raw.schema.column_names,
+            F.col(REASON),
+            F.col(DETAIL),
+            F.when(F.col(REASON).isNotNull(), F.col(RAW)).alias(RAW),
+        )
+        staged_df.write.mode("errorifexists").parquet(staging)
+        by_reason = {
+            (r[0] or "accepted"): int(r[1])
+            for r in spark.read.parquet(staging).groupBy(REASON).count().collect()
+        }
+        accepted = by_reason.pop("accepted", 0)
+        return {
+            "rows_read": count_raw_rows(spark, source.found),
+            "accepted": accepted,
+            "quarantined": sum(by_reason.values()),
+            "quarantined_by_reason": dict(sorted(by_reason.items())),
+            "date_orders": {k: v for k, v in source.date_orders.items() if v},
+        }
+
     with stages.stage("validate") as info:
-        for name, source in validated.items():
-            staging = path(f"_staging/{name}")
-            staged_df = source.validated_df.select(
-                *source.raw.schema.column_names,
-                F.col(REASON),
-                F.col(DETAIL),
-                F.when(F.col(REASON).isNotNull(), F.col(RAW)).alias(RAW),
-            )
-            staged_df.write.mode("errorifexists").parquet(staging)
-            by_reason = {
-                (r[0] or "accepted"): int(r[1])
-                for r in spark.read.parquet(staging).groupBy(REASON).count().collect()
-            }
-            rows_read = count_raw_rows(spark, source.found)
-            accepted = by_reason.pop("accepted", 0)
-            counts[name] = {
-                "rows_read": rows_read,
-                "accepted": accepted,
-                "quarantined": sum(by_reason.values()),
-                "quarantined_by_reason": dict(sorted(by_reason.items())),
-                "date_orders": {k: v for k, v in source.date_orders.items() if v},
-            }
+        # Sources are independent Spark jobs: submitting them together keeps both cores busy
+        # through the many small jobs of the small sources.
+        counts = dict(zip(validated, parallel_map(stage_source, list(validated)), strict=True))
         check_conservation(counts)
         info["rows_read"] = {n: c["rows_read"] for n, c in counts.items()}
 
@@ -385,8 +397,9 @@ def _build_tables(
                 customer_360_df, associations_df, baskets_df
             ),
         }
-        for table, df in insight_tables.items():
-            writers.write_table(df, path(table))
+        parallel_map(
+            lambda item: writers.write_table(item[1], path(item[0])), list(insight_tables.items())
+        )
         for table in ("category_associations", *insight_tables):
             tables[table] = writers.count_rows(spark, path(table))
         info["rows"] = {t: tables[t] for t in ("category_associations", *insight_tables)}

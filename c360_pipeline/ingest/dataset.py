@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,18 +134,24 @@ def validate_dataset(
     unknown_maps = set(column_maps) - set(SOURCES)
     if unknown_maps:
         raise SourceError(f"column map names unknown source(s): {', '.join(sorted(unknown_maps))}")
-    validated: dict[str, ValidatedSource] = {}
-    known_customers_df: DataFrame | None = None
-    for name in INGEST_ORDER:
-        if name not in found:
-            continue
+    names = [n for n in INGEST_ORDER if n in found]
+
+    def read_and_profile(name: str) -> tuple[RawSource, dict[str, DateOrder | None]]:
         source = found[name]
         raw = read_source(
             spark, SOURCES[name], source.path, source.file_format, column_maps.get(name)
         )
-        orders = _date_orders(raw, date_order)
+        return raw, _date_orders(raw, date_order)
+
+    # Header reads and date profiling are small independent jobs: run them side by side.
+    with ThreadPoolExecutor(max_workers=min(4, max(1, len(names)))) as pool:
+        prepared = dict(zip(names, pool.map(read_and_profile, names), strict=True))
+    validated: dict[str, ValidatedSource] = {}
+    known_customers_df: DataFrame | None = None
+    for name in names:
+        raw, orders = prepared[name]
         validated_df = with_validation(raw.df, raw.schema, orders, known_customers_df)
-        validated[name] = ValidatedSource(source, raw, validated_df, orders)
+        validated[name] = ValidatedSource(found[name], raw, validated_df, orders)
         if name == "customers":
             # One id per customer, used by every other source: computed once.
             known_customers_df = (
