@@ -33,6 +33,7 @@ class DateProfile:
     """What a column's values say about its day/month order."""
 
     day_month_values: int
+    """DD/MM-style values that read as two different dates (day and month <= 12, unequal)."""
     day_first_only: int
     month_first_only: int
     non_empty: int
@@ -55,8 +56,9 @@ class DateProfile:
             )
         if self.day_month_values >= UNDECIDED_SHARE_LIMIT * max(self.non_empty, 1):
             raise DateOrderError(
-                f"cannot decide the day/month order of {source}.{column}: all "
-                f"{self.day_month_values} DD/MM-style dates have day and month <= 12; "
+                f"cannot decide the day/month order of {source}.{column}: "
+                f"{self.day_month_values} of its {self.non_empty} dates read as two different "
+                "dates (day and month both <= 12) and none decides the order; "
                 "pass --date-order dmy or --date-order mdy"
             )
         return None
@@ -80,7 +82,15 @@ def profile_date_columns(df: DataFrame, columns: list[str]) -> dict[str, DatePro
         is_dm = value.rlike(DAY_MONTH)
         day_first, month_first = _day_first(value), _month_first(value)
         aggregations += [
-            F.count(F.when(is_dm, 1)).alias(f"dm{i}"),
+            F.count(
+                F.when(
+                    is_dm
+                    & day_first.isNotNull()
+                    & month_first.isNotNull()
+                    & (day_first != month_first),
+                    1,
+                )
+            ).alias(f"dm{i}"),
             F.count(F.when(is_dm & day_first.isNotNull() & month_first.isNull(), 1)).alias(f"d{i}"),
             F.count(F.when(is_dm & month_first.isNotNull() & day_first.isNull(), 1)).alias(f"m{i}"),
             F.count(F.when(value != "", 1)).alias(f"n{i}"),

@@ -59,7 +59,17 @@ def _parsed(
     raw = F.col(column)
     target = _SPARK_TYPES[spec.dtype]
     if not _is_text(df, column):
-        return raw.cast(target)
+        # Typed input (Parquet): the same rules as for text — no silent truncation, overflow,
+        # NaN or infinity; such a value becomes null and the row is quarantined.
+        converted = raw.try_cast(target)
+        source_type = df.schema[column].dataType
+        if isinstance(source_type, T.FractionalType) and spec.dtype in ("int", "long"):
+            return F.when(raw == F.floor(raw), converted)
+        if isinstance(source_type, T.FractionalType) and spec.dtype == "double":
+            as_double = raw.cast("double")
+            finite = ~F.isnan(as_double) & (F.abs(as_double) != F.lit(float("inf")))
+            return F.when(finite, converted)
+        return converted
     text = F.trim(raw)
     if spec.dtype == "string":
         return F.when(text != "", text)

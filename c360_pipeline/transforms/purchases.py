@@ -160,5 +160,8 @@ def build_category_preferences(daily_df: DataFrame) -> DataFrame:
         F.col("_best.category").alias("favourite_category"),
         F.coalesce(F.col("categories_bought"), F.lit(0)).cast("int").alias("categories_bought"),
         F.when(F.size("_channels") > 0, F.concat_ws(", ", "_channels")).alias("channels_used"),
-        F.coalesce(F.size("_channels"), F.lit(0)).cast("int").alias("channel_count"),
+        F.when(F.col("_channels").isNull(), F.lit(0))
+        .otherwise(F.size("_channels"))
+        .cast("int")
+        .alias("channel_count"),
     )

@@ -1,0 +1,287 @@
+"""Purchases transforms on hand-written rows, compared with hand-computed results."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from chispa import assert_approx_df_equality, assert_df_equality
+from pyspark.sql import SparkSession
+from pyspark.sql import types as T
+
+from c360_pipeline.transforms.purchases import (
+    build_category_preferences,
+    build_daily_purchases,
+    build_purchase_summary,
+    build_transactions_fact,
+)
+
+PRECISION = 1e-9
+AS_OF = date(2024, 6, 30)
+
+TRANSACTIONS_SCHEMA = T.StructType(
+    [
+        T.StructField("transaction_id", T.StringType()),
+        T.StructField("customer_id", T.StringType()),
+        T.StructField("transaction_date", T.DateType()),
+        T.StructField("amount", T.DoubleType()),
+        T.StructField("product_id", T.StringType()),
+        T.StructField("category", T.StringType()),
+        T.StructField("quantity", T.IntegerType()),
+        T.StructField("channel", T.StringType()),
+        T.StructField("store_id", T.StringType()),
+        T.StructField("region", T.StringType()),
+    ]
+)
+PRODUCTS_SCHEMA = T.StructType(
+    [
+        T.StructField("product_id", T.StringType()),
+        T.StructField("name", T.StringType()),
+        T.StructField("category", T.StringType()),
+        T.StructField("unit_price", T.DoubleType()),
+        T.StructField("unit_cost", T.DoubleType()),
+    ]
+)
+FACT_SCHEMA = T.StructType(
+    [
+        T.StructField("transaction_id", T.StringType()),
+        T.StructField("customer_id", T.StringType()),
+        T.StructField("transaction_date", T.DateType()),
+        T.StructField("amount", T.DoubleType()),
+        T.StructField("quantity", T.IntegerType()),
+        T.StructField("product_id", T.StringType()),
+        T.StructField("category", T.StringType()),
+        T.StructField("channel", T.StringType()),
+        T.StructField("store_id", T.StringType()),
+        T.StructField("region", T.StringType()),
+        T.StructField("unit_cost", T.DoubleType()),
+        T.StructField("cost", T.DoubleType()),
+        T.StructField("gross_margin", T.DoubleType()),
+    ]
+)
+DAILY_SCHEMA = T.StructType(
+    [
+        T.StructField("customer_id", T.StringType()),
+        T.StructField("transaction_date", T.DateType()),
+        T.StructField("category", T.StringType()),
+        T.StructField("channel", T.StringType()),
+        T.StructField("revenue", T.DoubleType()),
+        T.StructField("orders", T.LongType()),
+        T.StructField("cost", T.DoubleType()),
+        T.StructField("gross_margin", T.DoubleType()),
+        T.StructField("units", T.LongType()),
+    ]
+)
+SUMMARY_SCHEMA = T.StructType(
+    [
+        T.StructField("customer_id", T.StringType()),
+        T.StructField("first_purchase_date", T.DateType()),
+        T.StructField("last_purchase_date", T.DateType()),
+        T.StructField("orders", T.LongType()),
+        T.StructField("purchase_days", T.LongType()),
+        T.StructField("total_spent", T.DoubleType()),
+        T.StructField("avg_order_value", T.DoubleType()),
+        T.StructField("gross_margin", T.DoubleType()),
+        T.StructField("revenue_12m", T.DoubleType()),
+        T.StructField("revenue_90d", T.DoubleType()),
+        T.StructField("revenue_prev_90d", T.DoubleType()),
+        T.StructField("orders_90d", T.LongType()),
+        T.StructField("recency_days", T.IntegerType()),
+        T.StructField("frequency", T.IntegerType()),
+        T.StructField("recency_weeks", T.DoubleType()),
+        T.StructField("t_weeks", T.DoubleType()),
+        T.StructField("monetary", T.DoubleType()),
+    ]
+)
+PREFERENCES_SCHEMA = T.StructType(
+    [
+        T.StructField("customer_id", T.StringType()),
+        T.StructField("favourite_category", T.StringType()),
+        T.StructField("categories_bought", T.IntegerType()),
+        T.StructField("channels_used", T.StringType()),
+        T.StructField("channel_count", T.IntegerType()),
+    ]
+)
+PRODUCT_ROWS = [
+    ("p1", "Novel", "Media", 45.0, 30.0),
+    ("p2", "Robot", "Toys", 60.0, 20.0),
+    ("p3", "Lamp", None, 15.0, 5.0),  # a product without a category
+]
+
+
+def test_transactions_fact_joins_products(spark: SparkSession) -> None:
+    transactions_df = spark.createDataFrame(
+        [
+            # own category wins over the product's; cost = 2 x 30
+            ("t1", "c1", date(2024, 6, 1), 100.0, "p1", "Books", 2, "online", None, "North"),
+            # on the as-of date: kept; no category -> the product's; no quantity -> 1 x 20
+            ("t2", "c1", date(2024, 6, 30), 50.0, "p2", None, None, "in_store", "s1", "North"),
+            # the day after the as-of date: dropped
+            ("t3", "c2", date(2024, 7, 1), 80.0, "p1", "Books", 1, "online", None, "South"),
+            # unknown product: no category, no cost, no margin
+            ("t4", "c2", date(2024, 5, 15), 25.5, "p9", None, 3, "online", None, "South"),
+            # no product at all
+            ("t5", "c3", date(2024, 1, 1), 10.0, None, "Books", 1, None, None, None),
+            # quantity 0 costs nothing; neither the row nor the product has a category
+            ("t6", "c3", date(2024, 2, 1), 12.0, "p3", None, 0, "online", None, "East"),
+        ],
+        TRANSACTIONS_SCHEMA,
+    )
+    products_df = spark.createDataFrame(PRODUCT_ROWS, PRODUCTS_SCHEMA)
+
+    actual_df = build_transactions_fact(transactions_df, products_df, AS_OF)
+
+    expected_df = spark.createDataFrame(
+        [
+            ("t1", "c1", date(2024, 6, 1), 100.0, 2, "p1", "Books", "online", None, "North",
+             30.0, 60.0, 40.0),
+            ("t2", "c1", date(2024, 6, 30), 50.0, None, "p2", "Toys", "in_store", "s1", "North",
+             20.0, 20.0, 30.0),
+            ("t4", "c2", date(2024, 5, 15), 25.5, 3, "p9", None, "online", None, "South",
+             None, None, None),
+            ("t5", "c3", date(2024, 1, 1), 10.0, 1, None, "Books", None, None, None,
+             None, None, None),
+            ("t6", "c3", date(2024, 2, 1), 12.0, 0, "p3", None, "online", None, "East",
+             5.0, 0.0, 12.0),
+        ],
+        FACT_SCHEMA,
+    )  # fmt: skip
+    assert_approx_df_equality(
+        expected_df, actual_df, PRECISION, ignore_row_order=True, ignore_nullable=True
+    )
+
+
+def test_transactions_fact_without_products(spark: SparkSession) -> None:
+    transactions_df = spark.createDataFrame(
+        [
+            ("t1", "c1", date(2024, 6, 1), 100.0, "p1", "Books", 2, "online", None, "North"),
+            ("t2", "c1", date(2024, 6, 30), 50.0, "p2", None, None, "in_store", "s1", "North"),
+            ("t3", "c2", date(2024, 7, 1), 80.0, "p1", "Books", 1, "online", None, "South"),
+        ],
+        TRANSACTIONS_SCHEMA,
+    )
+
+    actual_df = build_transactions_fact(transactions_df, None, AS_OF)
+
+    expected_df = spark.createDataFrame(
+        [
+            ("t1", "c1", date(2024, 6, 1), 100.0, 2, "p1", "Books", "online", None, "North",
+             None, None, None),
+            ("t2", "c1", date(2024, 6, 30), 50.0, None, "p2", None, "in_store", "s1", "North",
+             None, None, None),
+        ],
+        FACT_SCHEMA,
+    )  # fmt: skip
+    assert_approx_df_equality(
+        expected_df, actual_df, PRECISION, ignore_row_order=True, ignore_nullable=True
+    )
+
+
+def test_daily_purchases(spark: SparkSession) -> None:
+    fact_df = spark.createDataFrame(
+        [
+            ("t1", "c1", date(2024, 6, 1), 100.0, 2, "p1", "Books", "online", None, "North",
+             30.0, 60.0, 40.0),
+            # same customer, day, category and channel; unknown cost; no quantity counts 1 unit
+            ("t2", "c1", date(2024, 6, 1), 20.0, None, "p9", "Books", "online", None, "North",
+             None, None, None),
+            ("t3", "c1", date(2024, 6, 1), 50.0, 1, "p2", "Toys", "in_store", "s1", "North",
+             20.0, 20.0, 30.0),
+            # null category and null channel are groups of their own
+            ("t4", "c2", date(2024, 5, 15), 25.5, 3, None, None, "online", None, "South",
+             None, None, None),
+            ("t5", "c2", date(2024, 5, 16), 10.0, 1, "p4", "Books", None, None, "South",
+             4.0, 4.0, 6.0),
+        ],
+        FACT_SCHEMA,
+    )  # fmt: skip
+
+    actual_df = build_daily_purchases(fact_df)
+
+    expected_df = spark.createDataFrame(
+        [
+            ("c1", date(2024, 6, 1), "Books", "online", 120.0, 2, 60.0, 40.0, 3),
+            ("c1", date(2024, 6, 1), "Toys", "in_store", 50.0, 1, 20.0, 30.0, 1),
+            ("c2", date(2024, 5, 15), None, "online", 25.5, 1, None, None, 3),
+            ("c2", date(2024, 5, 16), "Books", None, 10.0, 1, 4.0, 6.0, 1),
+        ],
+        DAILY_SCHEMA,
+    )
+    assert_approx_df_equality(
+        expected_df, actual_df, PRECISION, ignore_row_order=True, ignore_nullable=True
+    )
+
+
+def test_purchase_summary(spark: SparkSession) -> None:
+    # As of 2024-06-30: the last 90 days start 2024-04-02, the 90 before that 2024-01-03,
+    # the last 12 months (365 days) 2023-07-02.
+    daily_df = spark.createDataFrame(
+        [
+            # c1: six purchase days, one boundary per day
+            ("c1", date(2024, 6, 30), "Books", "online", 30.0, 1, 10.0, 20.0, 1),  # as-of day
+            ("c1", date(2024, 6, 30), "Toys", "in_store", 20.0, 2, 8.0, 12.0, 2),  # same day
+            ("c1", date(2024, 4, 2), "Books", "online", 10.0, 1, 4.0, 6.0, 1),  # first of 90d
+            ("c1", date(2024, 4, 1), "Books", "online", 7.0, 1, 3.0, 4.0, 1),  # last of prev
+            ("c1", date(2024, 1, 3), "Books", "online", 5.0, 1, 2.0, 3.0, 1),  # first of prev
+            ("c1", date(2023, 7, 2), "Books", "online", 3.0, 1, 1.0, 2.0, 1),  # first of 12m
+            ("c1", date(2023, 7, 1), "Books", "online", 2.0, 1, 1.0, 1.0, 1),  # before 12m
+            # c2: one purchase, the day before the previous 90 days; unknown cost and margin
+            ("c2", date(2024, 1, 2), "Toys", "online", 40.0, 1, None, None, 1),
+            # c3: three transactions on one day, in two categories (one unknown)
+            ("c3", date(2024, 6, 20), "Books", "online", 12.5, 2, 7.5, 5.0, 2),
+            ("c3", date(2024, 6, 20), None, "online", 12.5, 1, None, None, 1),
+        ],
+        DAILY_SCHEMA,
+    )
+
+    actual_df = build_purchase_summary(daily_df, AS_OF)
+
+    expected_df = spark.createDataFrame(
+        [
+            # total 77 over 8 orders = 9.625 -> 9.63 (half up); 12m = 77 - 2; 90d = 50 + 10;
+            # prev 90d = 7 + 5; orders 90d = 3 + 1; 365 days first to last and first to as-of;
+            # monetary = (77 - 2) / 5 repeat days
+            ("c1", date(2023, 7, 1), date(2024, 6, 30), 8, 6, 77.0, 9.63, 48.0,
+             75.0, 60.0, 12.0, 4, 0, 5, 365 / 7, 365 / 7, 15.0),
+            ("c2", date(2024, 1, 2), date(2024, 1, 2), 1, 1, 40.0, 40.0, None,
+             40.0, 0.0, 0.0, 0, 180, 0, 0.0, 180 / 7, 0.0),
+            # 25 / 3 orders = 8.33
+            ("c3", date(2024, 6, 20), date(2024, 6, 20), 3, 1, 25.0, 8.33, 5.0,
+             25.0, 25.0, 0.0, 3, 10, 0, 0.0, 10 / 7, 0.0),
+        ],
+        SUMMARY_SCHEMA,
+    )  # fmt: skip
+    assert_approx_df_equality(
+        expected_df, actual_df, PRECISION, ignore_row_order=True, ignore_nullable=True
+    )
+
+
+def test_category_preferences(spark: SparkSession) -> None:
+    daily_df = spark.createDataFrame(
+        [
+            # c1: Books 100 + 50 beats Toys 120; two channels
+            ("c1", date(2024, 6, 1), "Books", "online", 100.0, 1, None, None, 1),
+            ("c1", date(2024, 6, 2), "Books", "in_store", 50.0, 1, None, None, 1),
+            ("c1", date(2024, 6, 3), "Toys", "online", 120.0, 1, None, None, 1),
+            # c2: a tie on revenue: the last name wins
+            ("c2", date(2024, 6, 1), "Books", "mobile_app", 80.0, 1, None, None, 1),
+            ("c2", date(2024, 6, 2), "Toys", "mobile_app", 80.0, 1, None, None, 1),
+            # c3: no category; c4: no channel; c5: neither (no row at all)
+            ("c3", date(2024, 6, 1), None, "web", 30.0, 1, None, None, 1),
+            ("c4", date(2024, 6, 1), "Garden", None, 10.0, 1, None, None, 1),
+            ("c5", date(2024, 6, 1), None, None, 5.0, 1, None, None, 1),
+        ],
+        DAILY_SCHEMA,
+    )
+
+    actual_df = build_category_preferences(daily_df)
+
+    expected_df = spark.createDataFrame(
+        [
+            ("c1", "Books", 2, "in_store, online", 2),
+            ("c2", "Toys", 2, "mobile_app", 1),
+            ("c3", None, 0, "web", 1),
+            ("c4", "Garden", 1, None, 0),
+        ],
+        PREFERENCES_SCHEMA,
+    )
+    assert_df_equality(expected_df, actual_df, ignore_row_order=True, ignore_nullable=True)
