@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -442,8 +443,6 @@ def _build_tables(
 
 
 def _remove_staging(staging_path: str) -> None:
-    import shutil
-
     shutil.rmtree(Path(staging_path), ignore_errors=True)
 
 

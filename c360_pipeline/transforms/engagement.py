@@ -11,7 +11,6 @@ from c360_pipeline.transforms.columns import days_between
 
 INTERACTION_TYPES = ("call", "email", "meeting", "support_ticket", "complaint", "feedback")
 INTERACTION_STATUSES = ("pending", "in_progress", "completed", "cancelled")
-OPEN_TICKET_STATUSES = ("open", "in_progress", "pending", "new")
 
 
 def build_digital_engagement(events_df: DataFrame, as_of: date) -> DataFrame:

@@ -83,8 +83,9 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from c360_pipeline.transforms.columns import safe_ratio
+from c360_pipeline.transforms.customer_360 import LOYALTY_TIERS
 
-LOYALTY_TIER_THRESHOLDS = {"Bronze": 0.0, "Silver": 400.0, "Gold": 1200.0, "Platinum": 3000.0}
+LOYALTY_TIER_THRESHOLDS = dict(LOYALTY_TIERS)
 """Trailing 12-month spend from which each loyalty tier applies."""
 
 MIN_RECOMMENDATION_LIFT = 1.0
