@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +58,20 @@ def read_lines(path: Path, source: str) -> tuple[str, list[str]]:
         header = text[0]
         lines.extend(text[1:])
     return header, lines
+
+
+def read_rows(dataset: Dataset, source: str) -> list[dict[str, str]]:
+    """Rows of a CSV source as dicts of strings (parsed with Python's csv module)."""
+    header, lines = read_lines(dataset.path, source)
+    return list(csv.DictReader([header, *lines]))
+
+
+def read_ground_truth(dataset: Dataset, source: str) -> list[dict[str, str | None]]:
+    """Injected-defect records of one source (JSON lines, read with plain Python)."""
+    records = []
+    for part in (dataset.path / "_ground_truth" / f"defects_{source}").glob("part-*.json"):
+        records.extend(json.loads(line) for line in part.read_text().splitlines() if line)
+    return records
 
 
 def _generate(spark: SparkSession, path: Path, **kwargs: object) -> Dataset:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from c360_pipeline import snapshots
 from c360_pipeline.run import PipelineError, RunOptions, RunResult, run_pipeline
 from c360_pipeline.settings import PipelineSettings
 from c360_pipeline.transforms.rfm import SEGMENTS
-from tests.conftest import CUSTOMERS, Dataset, read_lines
+from tests.conftest import CUSTOMERS, Dataset, read_ground_truth, read_rows
 
 
 @dataclass(frozen=True)
@@ -42,11 +41,6 @@ def published(
     )
     path = snapshots.snapshot_dir(settings.data_dir, "acme", result.snapshot_id)
     return Published(settings, result, path)
-
-
-def _rows(dataset: Dataset, source: str) -> list[dict[str, str]]:
-    header, lines = read_lines(dataset.path, source)
-    return list(csv.DictReader([header, *lines]))
 
 
 def test_snapshot_is_published_and_readable_by_the_api(published: Published) -> None:
@@ -93,15 +87,15 @@ def test_customer_360_values_match_an_independent_computation(
     orders: dict[str, int] = defaultdict(int)
     days: dict[str, set[date]] = defaultdict(set)
     day_spend: dict[tuple[str, date], float] = defaultdict(float)
-    for t in _rows(clean_dataset, "transactions"):
+    for t in read_rows(clean_dataset, "transactions"):
         d = date.fromisoformat(t["transaction_date"])
         cid = t["customer_id"]
         spend[cid] += float(t["amount"])
         orders[cid] += 1
         days[cid].add(d)
         day_spend[(cid, d)] += float(t["amount"])
-    customers = {c["customer_id"]: c for c in _rows(clean_dataset, "customers")}
-    loyalty = {r["customer_id"]: r for r in _rows(clean_dataset, "loyalty")}
+    customers = {c["customer_id"]: c for c in read_rows(clean_dataset, "customers")}
+    loyalty = {r["customer_id"]: r for r in read_rows(clean_dataset, "loyalty")}
     c360 = {
         r.customer_id: r for r in spark.read.parquet(str(published.path / "customer_360")).collect()
     }
@@ -171,9 +165,8 @@ def test_dirty_run_quarantines_every_defect_in_the_snapshot(
     quarantine = spark.read.parquet(str(path / "_quarantine")).collect()
     expected: dict[tuple[str, str], int] = defaultdict(int)
     for source in ("transactions", "customers"):
-        for part in (dirty_dataset.path / "_ground_truth" / f"defects_{source}").glob("*.json"):
-            for line in part.read_text().splitlines():
-                expected[(source, json.loads(line)["expected_reason"])] += 1
+        for record in read_ground_truth(dirty_dataset, source):
+            expected[(source, str(record["expected_reason"]))] += 1
     found: dict[tuple[str, str], int] = defaultdict(int)
     for row in quarantine:
         found[(row.source, row.reason)] += 1

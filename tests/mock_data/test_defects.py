@@ -13,18 +13,10 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from mock_data.defects import CUSTOMER_DEFECTS, TEXT_ONLY_DEFECTS, TRANSACTION_DEFECTS
-from tests.conftest import Dataset, read_lines
+from tests.conftest import Dataset, read_ground_truth, read_lines
 
 TRANSACTION_COLUMNS = 10
 ACCEPTED_DATE_FORMATS = ("%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y", "%m/%d/%Y", "%Y%m%d")
-
-
-def ground_truth(dataset: Dataset, source: str) -> list[dict[str, str | None]]:
-    """Ground-truth records of one source (JSON lines, read with plain Python)."""
-    records = []
-    for part in (dataset.path / "_ground_truth" / f"defects_{source}").glob("part-*.json"):
-        records.extend(json.loads(line) for line in part.read_text().splitlines() if line)
-    return records
 
 
 def parses_as_date(value: str) -> bool:
@@ -43,7 +35,7 @@ def test_ground_truth_lines_are_exactly_the_injected_lines(
 ) -> None:
     """Dirty file = clean file - corrupted originals + injected lines (as multisets)."""
     for source, key_index in (("transactions", 0), ("customers", 0)):
-        truth = ground_truth(dirty_dataset, source)
+        truth = read_ground_truth(dirty_dataset, source)
         assert truth, source
         _, clean_lines = read_lines(clean_dataset.path, source)
         _, dirty_lines = read_lines(dirty_dataset.path, source)
@@ -61,13 +53,13 @@ def test_ground_truth_lines_are_exactly_the_injected_lines(
 def test_every_defect_kind_is_injected_at_the_requested_rate(
     clean_dataset: Dataset, dirty_dataset: Dataset
 ) -> None:
-    truth = ground_truth(dirty_dataset, "transactions")
+    truth = read_ground_truth(dirty_dataset, "transactions")
     assert {t["defect"] for t in truth} == set(TRANSACTION_DEFECTS)
     assert all(t["expected_reason"] == t["defect"] for t in truth)
     n = clean_dataset.result.rows["transactions"]
     expected, sigma = 0.08 * n, math.sqrt(n * 0.08 * 0.92)
     assert abs(len(truth) - expected) < 5 * sigma
-    customer_truth = ground_truth(dirty_dataset, "customers")
+    customer_truth = read_ground_truth(dirty_dataset, "customers")
     assert {t["defect"] for t in customer_truth} == set(CUSTOMER_DEFECTS)
 
 
@@ -77,7 +69,7 @@ def test_each_transaction_defect_is_what_it_claims(
     customers = {line.split(",")[0] for line in read_lines(clean_dataset.path, "customers")[1]}
     _, dirty_lines = read_lines(dirty_dataset.path, "transactions")
     id_counts = Counter(line.split(",")[0] for line in dirty_lines)
-    for record in ground_truth(dirty_dataset, "transactions"):
+    for record in read_ground_truth(dirty_dataset, "transactions"):
         raw = str(record["raw_line"])
         defect = record["defect"]
         fields = next(csv.reader([raw]))
@@ -135,7 +127,7 @@ def test_spark_flags_exactly_the_malformed_rows(
     flagged = {r._corrupt_record for r in df.where(F.col("_corrupt_record").isNotNull()).collect()}
     malformed = {
         t["raw_line"]
-        for t in ground_truth(dirty_dataset, "transactions")
+        for t in read_ground_truth(dirty_dataset, "transactions")
         if t["defect"] == "malformed_row"
     }
     assert malformed
@@ -148,7 +140,7 @@ def test_customer_defects_never_orphan_a_transaction(
     clean_ids = {line.split(",")[0] for line in read_lines(clean_dataset.path, "customers")[1]}
     _, dirty_customer_lines = read_lines(dirty_dataset.path, "customers")
     id_counts = Counter(line.split(",")[0] for line in dirty_customer_lines)
-    for record in ground_truth(dirty_dataset, "customers"):
+    for record in read_ground_truth(dirty_dataset, "customers"):
         fields = next(csv.reader([str(record["raw_line"])]))
         if record["defect"] == "duplicate_id":
             assert id_counts[fields[0]] == 2
@@ -171,7 +163,7 @@ def test_parquet_dirty_data_is_typed_and_carries_only_typed_defects(
     assert types["transaction_date"] == "date"
     assert types["amount"] == "double"
     assert types["quantity"] == "int"
-    truth = ground_truth(dirty_parquet_dataset, "transactions")
+    truth = read_ground_truth(dirty_parquet_dataset, "transactions")
     kinds = {t["defect"] for t in truth}
     assert kinds == set(TRANSACTION_DEFECTS) - TEXT_ONLY_DEFECTS
     assert transactions.count() == dirty_parquet_dataset.result.rows["transactions"]

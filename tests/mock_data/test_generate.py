@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import statistics
 from collections import Counter, defaultdict
@@ -14,7 +13,7 @@ from pyspark.sql import functions as F
 
 from mock_data import catalog, sources
 from mock_data.generate import GeneratorConfig
-from tests.conftest import CUSTOMERS, Dataset, read_lines
+from tests.conftest import CUSTOMERS, Dataset, read_lines, read_rows
 
 SOURCES = (
     "customers",
@@ -25,12 +24,6 @@ SOURCES = (
     "interactions",
     "digital_events",
 )
-
-
-def rows_of(dataset: Dataset, source: str) -> list[dict[str, str]]:
-    """Rows of a CSV source as dicts of strings (parsed with Python's csv module)."""
-    header, lines = read_lines(dataset.path, source)
-    return list(csv.DictReader([header, *lines]))
 
 
 def test_same_seed_gives_identical_rows(
@@ -78,14 +71,14 @@ def test_headers_follow_the_data_contract(clean_dataset: Dataset) -> None:
 
 
 def test_referential_integrity_and_unique_keys(clean_dataset: Dataset) -> None:
-    customers = rows_of(clean_dataset, "customers")
-    products = {p["product_id"]: p for p in rows_of(clean_dataset, "products")}
+    customers = read_rows(clean_dataset, "customers")
+    products = {p["product_id"]: p for p in read_rows(clean_dataset, "products")}
     customer_ids = [c["customer_id"] for c in customers]
     assert len(customer_ids) == len(set(customer_ids)) == CUSTOMERS
     assert len(products) == catalog.PRODUCTS_PER_CATEGORY * len(catalog.CATEGORIES)
     known = set(customer_ids)
 
-    transactions = rows_of(clean_dataset, "transactions")
+    transactions = read_rows(clean_dataset, "transactions")
     ids = [t["transaction_id"] for t in transactions]
     assert len(ids) == len(set(ids))
     for t in transactions:
@@ -105,16 +98,16 @@ def test_referential_integrity_and_unique_keys(clean_dataset: Dataset) -> None:
         ("support_tickets", "ticket_id"),
         ("interactions", "interaction_id"),
     ):
-        rows = rows_of(clean_dataset, source)
+        rows = read_rows(clean_dataset, source)
         assert rows, source
         assert all(r["customer_id"] in known for r in rows), source
         keys = [r[key] for r in rows]
         assert len(keys) == len(set(keys)), source
-    assert all(r["customer_id"] in known for r in rows_of(clean_dataset, "digital_events"))
+    assert all(r["customer_id"] in known for r in read_rows(clean_dataset, "digital_events"))
 
 
 def test_products_have_sane_prices_and_costs(clean_dataset: Dataset) -> None:
-    products = rows_of(clean_dataset, "products")
+    products = read_rows(clean_dataset, "products")
     by_category: dict[str, list[float]] = defaultdict(list)
     for p in products:
         price, cost = float(p["unit_price"]), float(p["unit_cost"])
@@ -127,16 +120,16 @@ def test_products_have_sane_prices_and_costs(clean_dataset: Dataset) -> None:
 def test_dates_and_tickets_are_consistent(clean_dataset: Dataset) -> None:
     window = clean_dataset.result.config.window
     first_purchase: dict[str, date] = {}
-    for t in rows_of(clean_dataset, "transactions"):
+    for t in read_rows(clean_dataset, "transactions"):
         d = date.fromisoformat(t["transaction_date"])
         assert window.start_date <= d <= window.end_date
         first_purchase[t["customer_id"]] = min(d, first_purchase.get(t["customer_id"], d))
-    for c in rows_of(clean_dataset, "customers"):
+    for c in read_rows(clean_dataset, "customers"):
         if c["customer_id"] in first_purchase:
             assert date.fromisoformat(c["signup_date"]) <= first_purchase[c["customer_id"]]
         assert c["status"] in catalog.ACCOUNT_STATUSES
     window_end = datetime.combine(window.end_date + timedelta(days=1), datetime.min.time())
-    for ticket in rows_of(clean_dataset, "support_tickets"):
+    for ticket in read_rows(clean_dataset, "support_tickets"):
         opened = datetime.fromisoformat(ticket["opened_at"])
         if ticket["status"] in ("open", "in_progress"):
             assert ticket["closed_at"] == ""
@@ -151,7 +144,7 @@ def test_dates_and_tickets_are_consistent(clean_dataset: Dataset) -> None:
 def test_purchasing_is_skewed_seasonal_and_has_churners(
     spark: SparkSession, clean_dataset: Dataset
 ) -> None:
-    transactions = rows_of(clean_dataset, "transactions")
+    transactions = read_rows(clean_dataset, "transactions")
     per_customer = Counter(t["customer_id"] for t in transactions)
     counts = sorted(per_customer.values())
     assert 12 <= len(transactions) / CUSTOMERS <= 32
@@ -185,7 +178,7 @@ def test_purchasing_is_skewed_seasonal_and_has_churners(
 
 def test_generations_loyalty_interactions_and_digital(clean_dataset: Dataset) -> None:
     birth_years = [
-        date.fromisoformat(c["birth_date"]).year for c in rows_of(clean_dataset, "customers")
+        date.fromisoformat(c["birth_date"]).year for c in read_rows(clean_dataset, "customers")
     ]
     generations = {
         name for name, first, last, _, _ in catalog.GENERATIONS
@@ -195,21 +188,21 @@ def test_generations_loyalty_interactions_and_digital(clean_dataset: Dataset) ->
 
     spend_12m: dict[str, float] = defaultdict(float)
     start_12m = clean_dataset.result.config.end_date - timedelta(days=364)
-    for t in rows_of(clean_dataset, "transactions"):
+    for t in read_rows(clean_dataset, "transactions"):
         if date.fromisoformat(t["transaction_date"]) >= start_12m:
             spend_12m[t["customer_id"]] += float(t["amount"])
     by_tier: dict[str, list[float]] = defaultdict(list)
-    for row in rows_of(clean_dataset, "loyalty"):
+    for row in read_rows(clean_dataset, "loyalty"):
         by_tier[row["tier"]].append(spend_12m[row["customer_id"]])
         assert int(row["points"]) >= 0
     means = [statistics.mean(by_tier[t]) for t in catalog.LOYALTY_TIERS if by_tier[t]]
     assert len(means) == 4
     assert means == sorted(means)  # tiers follow spend
 
-    interactions = rows_of(clean_dataset, "interactions")
+    interactions = read_rows(clean_dataset, "interactions")
     assert {i["interaction_type"] for i in interactions} == set(catalog.INTERACTION_TYPES)
     assert {i["status"] for i in interactions} == set(catalog.INTERACTION_STATUSES)
-    events = rows_of(clean_dataset, "digital_events")
+    events = read_rows(clean_dataset, "digital_events")
     assert {e["channel"] for e in events} == {"app", "web"}
     assert all(int(e["session_count"]) >= 1 for e in events)
     assert {e["event_type"] for e in events} == set(catalog.DIGITAL_EVENT_TYPES)

@@ -12,14 +12,7 @@ from c360_pipeline.ingest.dataset import find_sources, validate_dataset
 from c360_pipeline.ingest.readers import SourceError
 from c360_pipeline.ingest.validate import REASONS
 from mock_data.defects import CUSTOMER_DEFECTS, TRANSACTION_DEFECTS
-from tests.conftest import Dataset
-
-
-def _truth(dataset: Dataset, source: str) -> list[dict[str, str]]:
-    records = []
-    for part in (dataset.path / "_ground_truth" / f"defects_{source}").glob("part-*.json"):
-        records.extend(json.loads(line) for line in part.read_text().splitlines() if line)
-    return records
+from tests.conftest import Dataset, read_ground_truth
 
 
 def test_generator_reasons_are_pipeline_reasons() -> None:
@@ -42,7 +35,7 @@ def test_every_injected_defect_and_nothing_else_is_quarantined(
     for name in ("transactions", "customers"):
         source = validated[name]
         rows = source.quarantine_df.collect()
-        truth = _truth(dirty_dataset, name)
+        truth = read_ground_truth(dirty_dataset, name)
         # Ground truth keeps the raw line; the quarantine keeps JSON of fields or the raw line.
         assert Counter(r.reason for r in rows) == Counter(t["expected_reason"] for t in truth), name
         accepted = source.accepted_df.count()
@@ -53,7 +46,7 @@ def test_every_injected_defect_and_nothing_else_is_quarantined(
     }
     assert malformed == {
         t["raw_line"]
-        for t in _truth(dirty_dataset, "transactions")
+        for t in read_ground_truth(dirty_dataset, "transactions")
         if t["defect"] == "malformed_row"
     }
     by_key = Counter(
@@ -63,7 +56,7 @@ def test_every_injected_defect_and_nothing_else_is_quarantined(
     expected = Counter(
         (t["row_key"] if t["field"] != "transaction_id" or t["defect"] == "duplicate_id" else None,
          t["expected_reason"])
-        for t in _truth(dirty_dataset, "transactions")
+        for t in read_ground_truth(dirty_dataset, "transactions")
         if t["defect"] != "malformed_row"
     )  # fmt: skip
     assert by_key == expected
