@@ -64,12 +64,38 @@ class DateProfile:
         return None
 
 
+def _date_from_parts(year: Column, month: Column, day: Column) -> Column:
+    """The date, or null when the parts do not make one (checked first: no exceptions)."""
+    first_of_month = F.make_date(year, month, F.lit(1))
+    days_in_month = F.dayofmonth(F.last_day(first_of_month))
+    is_valid_month = (year >= 1) & month.between(1, 12)
+    return F.when(
+        is_valid_month & (day >= 1) & (day <= F.when(is_valid_month, days_in_month)),
+        F.make_date(year, month, day),
+    )
+
+
+def _day_month_parts(value: Column) -> tuple[Column, Column, Column]:
+    """(first part, second part, year) of a `DD/MM/YYYY`-style value, as integers."""
+    parts = F.split(value, "[/-]")
+    return (
+        parts.getItem(0).cast("int"),
+        parts.getItem(1).cast("int"),
+        parts.getItem(2).cast("int"),
+    )
+
+
+# Spark's try_to_date pays for a thrown exception on every value it rejects (about 2 µs each):
+# over 20M rows of a day/month column that is most of an ingest. Parsing the parts and checking
+# the calendar first never throws.
 def _day_first(value: Column) -> Column:
-    return F.try_to_date(F.regexp_replace(value, "-", "/"), "d/M/yyyy")
+    first, second, year = _day_month_parts(value)
+    return _date_from_parts(year, second, first)
 
 
 def _month_first(value: Column) -> Column:
-    return F.try_to_date(F.regexp_replace(value, "-", "/"), "M/d/yyyy")
+    first, second, year = _day_month_parts(value)
+    return _date_from_parts(year, first, second)
 
 
 def profile_date_columns(df: DataFrame, columns: list[str]) -> dict[str, DateProfile]:
@@ -80,7 +106,8 @@ def profile_date_columns(df: DataFrame, columns: list[str]) -> dict[str, DatePro
     for i, column in enumerate(columns):
         value = F.trim(F.col(column))
         is_dm = value.rlike(DAY_MONTH)
-        day_first, month_first = _day_first(value), _month_first(value)
+        day_first = F.when(is_dm, _day_first(value))
+        month_first = F.when(is_dm, _month_first(value))
         aggregations += [
             F.count(
                 F.when(

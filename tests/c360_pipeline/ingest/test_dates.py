@@ -78,6 +78,10 @@ def test_day_month_formats_follow_the_order(spark: SparkSession) -> None:
         ("25/12/2024", at(2024, 12, 25), None, None),
         ("12/25/2024", None, at(2024, 12, 25), None),
         ("1/31/2024", None, at(2024, 1, 31), None),
+        # the calendar decides: leap days, month lengths
+        ("29/02/2024", at(2024, 2, 29), None, None),
+        ("31/12/1999", at(1999, 12, 31), None, None),
+        ("30/4/2024", at(2024, 4, 30), None, None),
     ]
 
     actual_df = _parsed_every_way(spark, [r[0] for r in rows])
@@ -91,6 +95,11 @@ def test_invalid_values_do_not_parse(spark: SparkSession) -> None:
         "2023-02-30",  # no such day
         "2024-13-45",
         "31/02/2024",
+        "29/02/2023",
+        "31/04/2024",
+        "00/01/2024",
+        "01/00/2024",
+        "01/01/0000",
         "2024-03-05 25:00:00",
         "2024/03/05",  # not an accepted layout
         "00000000",
