@@ -26,7 +26,7 @@ from c360_pipeline.ingest.dataset import (
 )
 from c360_pipeline.ingest.dates import DateOrder
 from c360_pipeline.ingest.readers import RAW
-from c360_pipeline.ingest.validate import DETAIL, REASON
+from c360_pipeline.ingest.validate import DETAIL, REASON, with_duplicates
 from c360_pipeline.models.btyd import BtydFitError
 from c360_pipeline.models.clv_fit import (
     ClvModels,
@@ -247,19 +247,16 @@ def _build_tables(
         info["sources"] = sorted(found)
 
     # Validate once: write every row with its reason to staging, then split from there.
+    def staged(name: str) -> DataFrame:
+        """A source's validated rows, from its staged row checks."""
+        staged_df = spark.read.parquet(path(f"_staging/{name}"))
+        return with_duplicates(staged_df, validated[name].raw.schema)
+
     def stage_source(name: str) -> dict[str, Any]:
         source = validated[name]
-        staging = path(f"_staging/{name}")
-        staged_df = source.validated_df.select(
-            *source.raw.schema.column_names,
-            F.col(REASON),
-            F.col(DETAIL),
-            F.when(F.col(REASON).isNotNull(), F.col(RAW)).alias(RAW),
-        )
-        staged_df.write.mode("errorifexists").parquet(staging)
+        source.checked_df.write.mode("errorifexists").parquet(path(f"_staging/{name}"))
         by_reason = {
-            (r[0] or "accepted"): int(r[1])
-            for r in spark.read.parquet(staging).groupBy(REASON).count().collect()
+            (r[0] or "accepted"): int(r[1]) for r in staged(name).groupBy(REASON).count().collect()
         }
         accepted = by_reason.pop("accepted", 0)
         return {
@@ -274,18 +271,23 @@ def _build_tables(
         # Sources are independent Spark jobs: submitting them together keeps both cores busy
         # through the many small jobs of the small sources.
         counts = dict(zip(validated, parallel_map(stage_source, list(validated)), strict=True))
+        for source in validated.values():
+            source.release()
         check_conservation(counts)
         info["rows_read"] = {n: c["rows_read"] for n, c in counts.items()}
 
     def accepted_df(name: str) -> DataFrame | None:
         if name not in validated:
             return None
-        staged = spark.read.parquet(path(f"_staging/{name}"))
-        return staged.where(F.col(REASON).isNull()).select(*validated[name].raw.schema.column_names)
+        return (
+            staged(name)
+            .where(F.col(REASON).isNull())
+            .select(*validated[name].raw.schema.column_names)
+        )
 
     with stages.stage("quarantine") as info:
         frames = [
-            spark.read.parquet(path(f"_staging/{name}"))
+            staged(name)
             .where(F.col(REASON).isNotNull())
             .select(
                 F.lit(name).alias("source"),

@@ -56,6 +56,10 @@ def spark_conf(settings: PipelineSettings) -> dict[str, str]:
         # whole-stage method would run interpreted (4x slower measured on the generator), so
         # fall back to per-operator code above that size.
         "spark.sql.codegen.hugeMethodLimit": "8000",
+        # With CSV column pruning a short or long row is malformed or not depending on which
+        # columns a query reads: the same raw row could be quarantined by one job and accepted
+        # by another. Every query must see the same malformed rows.
+        "spark.sql.csv.parser.columnPruning.enabled": "false",
         "spark.ui.enabled": str(settings.spark_ui_enabled).lower(),
         "spark.ui.showConsoleProgress": "false",
         "spark.log.level": settings.spark_log_level.upper(),

@@ -13,7 +13,13 @@ from pyspark.sql import types as T
 
 from c360_pipeline.ingest.dates import DateOrder, profile_date_columns
 from c360_pipeline.ingest.readers import RawSource, SourceError, read_source
-from c360_pipeline.ingest.validate import accepted, quarantined, with_validation
+from c360_pipeline.ingest.validate import (
+    accepted,
+    build_duplicate_key_hashes,
+    quarantined,
+    with_duplicates,
+    with_row_checks,
+)
 from c360_pipeline.schemas import REQUIRED_SOURCES, SOURCES, SourceSchema
 
 # Customers first: the other sources are checked against its accepted ids.
@@ -39,14 +45,35 @@ class FoundSource:
     """(path, size in bytes, modification time in ms) of every data file: the input fingerprint."""
 
 
+BROADCAST_ROWS = 5_000_000
+"""Known customer ids and duplicated-id hashes up to this many rows are broadcast to the scan
+of a source instead of shuffling the source (a few tens of MB in the worst case)."""
+
+
 @dataclass
 class ValidatedSource:
-    """A source after validation; `validated_df` carries `_reason` for every row read."""
+    """A source after validation.
+
+    `checked_df` is the one pass over the raw rows (`with_row_checks`), the thing to stage;
+    `validated_df` adds the duplicate check and carries `_reason` for every row read.
+    """
 
     found: FoundSource
     raw: RawSource
-    validated_df: DataFrame
+    checked_df: DataFrame
     date_orders: dict[str, DateOrder | None] = field(default_factory=dict)
+    persisted: list[DataFrame] = field(default_factory=list)
+    """Small frames `checked_df` reads from memory: `release()` them once it is staged."""
+
+    def release(self) -> None:
+        """Drop the cached frames `checked_df` needs (call after writing it)."""
+        for df in self.persisted:
+            df.unpersist()
+
+    @property
+    def validated_df(self) -> DataFrame:
+        """Every row read, typed, with its reason (null when accepted)."""
+        return with_duplicates(self.checked_df, self.raw.schema)
 
     @property
     def accepted_df(self) -> DataFrame:
@@ -108,7 +135,9 @@ def find_sources(spark: SparkSession, input_path: str) -> dict[str, FoundSource]
     return found
 
 
-def _date_orders(raw: RawSource, explicit: DateOrder | None) -> dict[str, DateOrder | None]:
+def _date_orders(
+    raw: RawSource, profiled_df: DataFrame, explicit: DateOrder | None
+) -> dict[str, DateOrder | None]:
     schema: SourceSchema = raw.schema
     text_dates = [
         c
@@ -118,8 +147,40 @@ def _date_orders(raw: RawSource, explicit: DateOrder | None) -> dict[str, DateOr
     ]
     if explicit is not None:
         return dict.fromkeys(text_dates, explicit)
-    profiles = profile_date_columns(raw.df, text_dates)
+    profiles = profile_date_columns(profiled_df, text_dates)
     return {c: p.decide(schema.name, c, None) for c, p in profiles.items()}
+
+
+@dataclass(frozen=True)
+class _Profiled:
+    raw: RawSource
+    date_orders: dict[str, DateOrder | None]
+    duplicate_key_hashes_df: DataFrame | None
+    """None for a source without an id column."""
+    persisted: list[DataFrame]
+
+
+def _profile(raw: RawSource, explicit: DateOrder | None) -> _Profiled:
+    """One read of the few columns that need a look at the whole source before its rows can
+    be checked: text dates (day/month order) and the id (which ids occur twice)."""
+    schema = raw.schema
+    date_columns = [c for c in schema.column_names if schema.spec(c).dtype in ("date", "timestamp")]
+    needed = [*date_columns, *([schema.key] if schema.key else [])]
+    profiled_df = raw.df.select(*needed).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        orders = _date_orders(raw, profiled_df, explicit)
+        hashes_df = None
+        persisted = []
+        if schema.key is not None:
+            hashes_df = build_duplicate_key_hashes(profiled_df, schema).persist(
+                StorageLevel.MEMORY_AND_DISK
+            )
+            persisted.append(hashes_df)
+            if hashes_df.count() <= BROADCAST_ROWS:
+                hashes_df = F.broadcast(hashes_df)
+    finally:
+        profiled_df.unpersist()
+    return _Profiled(raw, orders, hashes_df, persisted)
 
 
 def validate_dataset(
@@ -129,29 +190,47 @@ def validate_dataset(
     column_maps: dict[str, dict[str, str]] | None = None,
     date_order: DateOrder | None = None,
 ) -> dict[str, ValidatedSource]:
-    """Read and validate every found source (customers first, for the unknown-customer check)."""
+    """Read and validate every found source (customers first, for the unknown-customer check).
+
+    Lazy but for a first look at each source (date orders, duplicated ids, known customers):
+    the row checks run when the caller writes or reads `checked_df` / `validated_df`.
+    """
     column_maps = column_maps or {}
     unknown_maps = set(column_maps) - set(SOURCES)
     if unknown_maps:
         raise SourceError(f"column map names unknown source(s): {', '.join(sorted(unknown_maps))}")
     names = [n for n in INGEST_ORDER if n in found]
 
-    def read_and_profile(name: str) -> tuple[RawSource, dict[str, DateOrder | None]]:
+    def read_and_profile(name: str) -> _Profiled:
         source = found[name]
         raw = read_source(
             spark, SOURCES[name], source.path, source.file_format, column_maps.get(name)
         )
-        return raw, _date_orders(raw, date_order)
+        return _profile(raw, date_order)
 
-    # Header reads and date profiling are small independent jobs: run them side by side.
+    # Header reads and profiles are independent jobs: run them side by side.
     with ThreadPoolExecutor(max_workers=min(4, max(1, len(names)))) as pool:
         prepared = dict(zip(names, pool.map(read_and_profile, names), strict=True))
     validated: dict[str, ValidatedSource] = {}
     known_customers_df: DataFrame | None = None
+    known_persisted: list[DataFrame] = []
     for name in names:
-        raw, orders = prepared[name]
-        validated_df = with_validation(raw.df, raw.schema, orders, known_customers_df)
-        validated[name] = ValidatedSource(found[name], raw, validated_df, orders)
+        profiled = prepared[name]
+        raw = profiled.raw
+        checked_df = with_row_checks(
+            raw.df,
+            raw.schema,
+            profiled.date_orders,
+            known_customers_df,
+            profiled.duplicate_key_hashes_df,
+        )
+        validated[name] = ValidatedSource(
+            found[name],
+            raw,
+            checked_df,
+            profiled.date_orders,
+            [*profiled.persisted, *(known_persisted if raw.schema.references_customers else [])],
+        )
         if name == "customers":
             # One id per customer, used by every other source: computed once.
             known_customers_df = (
@@ -160,6 +239,9 @@ def validate_dataset(
                 .where(F.col("customer_id").isNotNull())
                 .persist(StorageLevel.MEMORY_AND_DISK)
             )
+            known_persisted.append(known_customers_df)
+            if known_customers_df.count() <= BROADCAST_ROWS:
+                known_customers_df = F.broadcast(known_customers_df)
     return validated
 
 

@@ -2,6 +2,10 @@
 
 Each row gets the first reason that applies, in the order of `REASONS`; a row without one is
 accepted. Nothing is dropped: accepted + quarantined = read, and the run checks it.
+
+Validation is two steps so that a large source is parsed once: `with_row_checks` decides every
+reason that one row shows on its own (plus unknown customers, by a join) and marks the rows whose
+id may occur twice; `with_duplicates` then settles the duplicates among those few rows only.
 """
 
 from __future__ import annotations
@@ -30,6 +34,9 @@ REASONS = (
 
 REASON = "_reason"
 DETAIL = "_detail"
+ROW_ID = "_row_id"
+IS_DUPLICATE_CANDIDATE = "_is_duplicate_candidate"
+KEY_HASH = "_key_hash"
 NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)$"
 INTEGER = r"^[+-]?\d+$"
 
@@ -87,16 +94,57 @@ def _first_failing(checks: list[tuple[str, Column]]) -> Column:
     return expr if expr is not None else F.lit(None).cast("string")
 
 
-def with_validation(
+def _key_hash(raw_df: DataFrame, schema: SourceSchema) -> Column:
+    """64-bit hash of a row's typed id (equal ids hash equally)."""
+    assert schema.key is not None
+    return F.xxhash64(_parsed(raw_df, schema, schema.key, {}))
+
+
+def build_duplicate_key_hashes(raw_df: DataFrame, schema: SourceSchema) -> DataFrame:
+    """Hashes of the ids found on more than one row (`_key_hash`).
+
+    A superset of the duplicated ids: a hash collision only adds a candidate row, which
+    `with_duplicates` then keeps. Shuffling 8-byte hashes is much cheaper than whole rows.
+    """
+    if schema.key is None:
+        raise ValueError(f"{schema.name} has no id column")
+    key = _parsed(raw_df, schema, schema.key, {})
+    return (
+        raw_df.where(key.isNotNull())
+        .groupBy(_key_hash(raw_df, schema).alias(KEY_HASH))
+        .count()
+        .where(F.col("count") > 1)
+        .select(KEY_HASH)
+    )
+
+
+def with_row_checks(
     raw_df: DataFrame,
     schema: SourceSchema,
     date_orders: dict[str, DateOrder | None],
     known_customers_df: DataFrame | None = None,
+    duplicate_key_hashes_df: DataFrame | None = None,
 ) -> DataFrame:
-    """Add typed columns (canonical names), `_reason` and `_detail` (the column at fault)."""
+    """Typed columns (canonical names), `_reason` and `_detail` (the column at fault) for every
+    reason but `duplicate_id`, a unique `_row_id`, and `_is_duplicate_candidate`.
+
+    Candidates are the otherwise valid rows whose id hash is in `duplicate_key_hashes_df`
+    (every otherwise valid row when it is None). `_raw_record` is kept for quarantined rows and
+    candidates only.
+    """
     names = schema.column_names
     typed = [_parsed(raw_df, schema, c, date_orders).alias(f"_t_{c}") for c in names]
-    staged_df = raw_df.select(*[F.col(c) for c in names], CORRUPT, RAW, *typed)
+    hashed = [_key_hash(raw_df, schema).alias(KEY_HASH)] if schema.key is not None else []
+    # Row ids are taken straight off the scan, before any shuffle could reorder rows, so that
+    # two evaluations of an unmaterialised plan agree on them.
+    staged_df = raw_df.select(
+        *[F.col(c) for c in names],
+        CORRUPT,
+        RAW,
+        F.monotonically_increasing_id().alias(ROW_ID),
+        *typed,
+        *hashed,
+    )
 
     def t(c: str) -> Column:
         return F.col(f"_t_{c}")
@@ -137,6 +185,8 @@ def with_validation(
         F.col(RAW),
         reason.alias(REASON),
         detail.alias(DETAIL),
+        F.col(ROW_ID),
+        *[F.col(KEY_HASH) for _ in hashed],
     )
     if schema.references_customers and known_customers_df is not None:
         known_df = known_customers_df.select(
@@ -147,27 +197,72 @@ def with_validation(
         )
         unknown = F.col(REASON).isNull() & F.col("_is_known").isNull()
         checked_df = joined_df.select(
-            *[F.col(c) for c in names],
-            F.col(RAW),
+            *[F.col(c) for c in checked_df.columns if c not in (REASON, DETAIL)],
             F.when(unknown, F.lit("unknown_customer")).otherwise(F.col(REASON)).alias(REASON),
             F.when(unknown, F.lit("customer_id")).otherwise(F.col(DETAIL)).alias(DETAIL),
         )
-    if schema.key is not None:
-        # Among otherwise valid rows, keep one per id (the first by raw content: deterministic).
-        valid = F.col(REASON).isNull()
-        same_id = (
-            Window.partitionBy(schema.key, valid)
-            .orderBy(RAW)
-            .rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    is_valid = F.col(REASON).isNull()
+    if schema.key is None:
+        is_candidate = F.lit(False)
+    elif duplicate_key_hashes_df is None:
+        is_candidate = is_valid
+    else:
+        hashes_df = duplicate_key_hashes_df.select(
+            F.col(KEY_HASH).alias("_duplicated_hash"), F.lit(True).alias("_is_duplicated")
         )
-        duplicate = valid & (F.row_number().over(same_id) > 1)
-        checked_df = checked_df.select(
-            *[F.col(c) for c in names],
-            F.col(RAW),
-            F.when(duplicate, F.lit("duplicate_id")).otherwise(F.col(REASON)).alias(REASON),
-            F.when(duplicate, F.lit(schema.key)).otherwise(F.col(DETAIL)).alias(DETAIL),
+        checked_df = checked_df.join(
+            hashes_df, on=checked_df[KEY_HASH] == hashes_df["_duplicated_hash"], how="left"
         )
-    return checked_df
+        is_candidate = is_valid & F.col("_is_duplicated").isNotNull()
+    return checked_df.select(
+        *[F.col(c) for c in names],
+        F.when(~is_valid | is_candidate, F.col(RAW)).alias(RAW),
+        F.col(REASON),
+        F.col(DETAIL),
+        F.col(ROW_ID),
+        is_candidate.alias(IS_DUPLICATE_CANDIDATE),
+    )
+
+
+def with_duplicates(checked_df: DataFrame, schema: SourceSchema) -> DataFrame:
+    """Settle `duplicate_id` among the candidates of `with_row_checks`: of the valid rows with
+    one id, the first by raw record is kept (deterministic) and the others are quarantined."""
+    names = schema.column_names
+    if schema.key is None:
+        return checked_df.select(*names, RAW, REASON, DETAIL)
+    same_id = (
+        Window.partitionBy(schema.key)
+        .orderBy(RAW, ROW_ID)
+        .rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    )
+    # Candidates are few (ids seen twice): the loser ids are broadcast to the rows.
+    losers_df = (
+        checked_df.where(F.col(IS_DUPLICATE_CANDIDATE))
+        .select(ROW_ID, F.row_number().over(same_id).alias("_position"))
+        .where(F.col("_position") > 1)
+        .select(F.col(ROW_ID).alias("_loser_id"), F.lit(True).alias("_is_duplicate"))
+    )
+    joined_df = checked_df.join(
+        F.broadcast(losers_df), on=checked_df[ROW_ID] == losers_df["_loser_id"], how="left"
+    )
+    duplicate = F.col("_is_duplicate").isNotNull()
+    return joined_df.select(
+        *[F.col(c) for c in names],
+        F.col(RAW),
+        F.when(duplicate, F.lit("duplicate_id")).otherwise(F.col(REASON)).alias(REASON),
+        F.when(duplicate, F.lit(schema.key)).otherwise(F.col(DETAIL)).alias(DETAIL),
+    )
+
+
+def with_validation(
+    raw_df: DataFrame,
+    schema: SourceSchema,
+    date_orders: dict[str, DateOrder | None],
+    known_customers_df: DataFrame | None = None,
+) -> DataFrame:
+    """Typed columns (canonical names), `_raw_record`, `_reason` and `_detail` for every row."""
+    checked_df = with_row_checks(raw_df, schema, date_orders, known_customers_df)
+    return with_duplicates(checked_df, schema)
 
 
 def accepted(validated_df: DataFrame, schema: SourceSchema) -> DataFrame:

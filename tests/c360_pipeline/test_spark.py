@@ -20,6 +20,7 @@ def test_settings_reach_the_running_session(spark: SparkSession) -> None:
     assert conf.get("spark.sql.execution.arrow.pyspark.enabled") == "true"
     assert conf.get("spark.app.name") == "c360-tests"
     assert conf.get("spark.sql.adaptive.coalescePartitions.initialPartitionNum") == "2"
+    assert conf.get("spark.sql.csv.parser.columnPruning.enabled") == "false"
     context_conf = spark.sparkContext.getConf()
     assert context_conf.get("spark.ui.enabled") == "false"
     assert context_conf.get("spark.driver.memory") == "2g"

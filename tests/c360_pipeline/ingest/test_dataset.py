@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from pyspark.sql import SparkSession
@@ -68,3 +69,22 @@ def test_every_injected_defect_and_nothing_else_is_quarantined(
 def test_missing_transactions_is_a_clear_error(spark: SparkSession, tmp_path: object) -> None:
     with pytest.raises(SourceError, match="no transactions source"):
         find_sources(spark, str(tmp_path))
+
+
+def test_a_short_row_is_malformed_whichever_columns_are_read(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "customers.csv").write_text(
+        "customer_id,name,email,signup_date\nc1,Ann,ann@example.com,2024-01-02\nc2,Bob\n"
+    )
+    (raw / "transactions.csv").write_text(
+        "transaction_id,customer_id,transaction_date,amount\nt1,c1,2024-03-05,1.00\n"
+    )
+
+    customers = validate_dataset(spark, find_sources(spark, str(raw)))["customers"]
+
+    # Reading only the id must not turn the short row into an accepted customer.
+    assert [r.customer_id for r in customers.accepted_df.select("customer_id").collect()] == ["c1"]
+    assert [r.reason for r in customers.quarantine_df.collect()] == ["malformed_row"]
