@@ -64,65 +64,68 @@ class DateProfile:
         return None
 
 
-def _date_from_parts(year: Column, month: Column, day: Column) -> Column:
-    """The date, or null when the parts do not make one (checked first: no exceptions)."""
-    first_of_month = F.make_date(year, month, F.lit(1))
-    days_in_month = F.dayofmonth(F.last_day(first_of_month))
-    is_valid_month = (year >= 1) & month.between(1, 12)
-    return F.when(
-        is_valid_month & (day >= 1) & (day <= F.when(is_valid_month, days_in_month)),
-        F.make_date(year, month, day),
-    )
+DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
-def _day_month_parts(value: Column) -> tuple[Column, Column, Column]:
-    """(first part, second part, year) of a `DD/MM/YYYY`-style value, as integers."""
-    parts = F.split(value, "[/-]")
-    return (
-        parts.getItem(0).cast("int"),
-        parts.getItem(1).cast("int"),
-        parts.getItem(2).cast("int"),
-    )
+def day_month_parts(value: Column) -> Column:
+    """[first part, second part, year] of a `DD/MM/YYYY`-style value as integers, else null.
+
+    Compute it once per column (its own projection) and pass it to `parse_timestamp` and
+    `is_ambiguous`: inlined, the split is repeated in every branch that reads a part.
+    """
+    text = F.trim(value)
+    return F.when(text.rlike(DAY_MONTH), F.split(text, "[/-]").cast("array<int>"))
 
 
 # Spark's try_to_date pays for a thrown exception on every value it rejects (about 2 µs each):
-# over 20M rows of a day/month column that is most of an ingest. Parsing the parts and checking
-# the calendar first never throws.
-def _day_first(value: Column) -> Column:
-    first, second, year = _day_month_parts(value)
-    return _date_from_parts(year, second, first)
+# over 20M rows of a day/month column that is most of an ingest. Checking the calendar first
+# never throws.
+def _date_from_parts(year: Column, month: Column, day: Column) -> Column:
+    """The date, or null when the parts do not make one."""
+    is_leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    month_days = F.try_element_at(F.array(*[F.lit(d) for d in DAYS_IN_MONTH]), month)
+    days = month_days + F.when((month == 2) & is_leap, 1).otherwise(0)
+    is_valid = (year >= 1) & month.between(1, 12) & (day >= 1) & (day <= days)
+    return F.when(is_valid, F.make_date(year, month, day))
 
 
-def _month_first(value: Column) -> Column:
-    first, second, year = _day_month_parts(value)
-    return _date_from_parts(year, first, second)
+def _day_first(parts: Column) -> Column:
+    return _date_from_parts(parts[2], parts[1], parts[0])
+
+
+def _month_first(parts: Column) -> Column:
+    return _date_from_parts(parts[2], parts[0], parts[1])
 
 
 def profile_date_columns(df: DataFrame, columns: list[str]) -> dict[str, DateProfile]:
     """Count the values that decide each string column's day/month order (one aggregation)."""
     if not columns:
         return {}
+    parts_df = df.select(
+        *[
+            F.struct(
+                day_month_parts(F.col(c)).alias("parts"),
+                (F.trim(F.col(c)) != "").alias("is_present"),
+            ).alias(f"p{i}")
+            for i, c in enumerate(columns)
+        ]
+    )
     aggregations = []
-    for i, column in enumerate(columns):
-        value = F.trim(F.col(column))
-        is_dm = value.rlike(DAY_MONTH)
-        day_first = F.when(is_dm, _day_first(value))
-        month_first = F.when(is_dm, _month_first(value))
+    for i in range(len(columns)):
+        parts = F.col(f"p{i}.parts")
+        day_first, month_first = _day_first(parts), _month_first(parts)
         aggregations += [
             F.count(
                 F.when(
-                    is_dm
-                    & day_first.isNotNull()
-                    & month_first.isNotNull()
-                    & (day_first != month_first),
+                    day_first.isNotNull() & month_first.isNotNull() & (day_first != month_first),
                     1,
                 )
             ).alias(f"dm{i}"),
-            F.count(F.when(is_dm & day_first.isNotNull() & month_first.isNull(), 1)).alias(f"d{i}"),
-            F.count(F.when(is_dm & month_first.isNotNull() & day_first.isNull(), 1)).alias(f"m{i}"),
-            F.count(F.when(value != "", 1)).alias(f"n{i}"),
+            F.count(F.when(day_first.isNotNull() & month_first.isNull(), 1)).alias(f"d{i}"),
+            F.count(F.when(month_first.isNotNull() & day_first.isNull(), 1)).alias(f"m{i}"),
+            F.count(F.when(F.col(f"p{i}.is_present"), 1)).alias(f"n{i}"),
         ]
-    row = df.agg(*aggregations).first()
+    row = parts_df.agg(*aggregations).first()
     assert row is not None
     return {
         column: DateProfile(
@@ -132,32 +135,35 @@ def profile_date_columns(df: DataFrame, columns: list[str]) -> dict[str, DatePro
     }
 
 
-def parse_timestamp(value: Column, order: DateOrder | None) -> Column:
-    """Parse a string in any accepted format to a timestamp (null when it does not parse)."""
+def parse_timestamp(value: Column, order: DateOrder | None, parts: Column | None = None) -> Column:
+    """Parse a string in any accepted format to a timestamp (null when it does not parse).
+
+    `parts`: the value's `day_month_parts`, when already computed.
+    """
     v = F.trim(value)
+    parts = day_month_parts(v) if parts is None else parts
     if order == "dmy":
-        day_month = _day_first(v)
+        day_month = _day_first(parts)
     elif order == "mdy":
-        day_month = _month_first(v)
+        day_month = _month_first(parts)
     else:
         # Undecided: only values that read the same both ways (day == month) are unambiguous.
-        day_month = F.when(_day_first(v) == _month_first(v), _day_first(v))
+        day_month = F.when(parts[0] == parts[1], _day_first(parts))
     return (
         F.when(v.rlike(ISO_DATE), F.try_to_date(v, "yyyy-MM-dd").cast("timestamp"))
         .when(v.rlike(ISO_TIMESTAMP), F.try_to_timestamp(v))
         .when(v.rlike(COMPACT_DATE), F.try_to_date(v, "yyyyMMdd").cast("timestamp"))
-        .when(v.rlike(DAY_MONTH), day_month.cast("timestamp"))
+        .when(parts.isNotNull(), day_month.cast("timestamp"))
     )
 
 
-def is_ambiguous(value: Column, order: DateOrder | None) -> Column:
+def is_ambiguous(value: Column, order: DateOrder | None, parts: Column | None = None) -> Column:
     """True for a DD/MM-style value that reads as two different dates under an undecided order."""
     if order is not None:
         return F.lit(False)
-    v = F.trim(value)
-    return (
-        v.rlike(DAY_MONTH)
-        & _day_first(v).isNotNull()
-        & _month_first(v).isNotNull()
-        & (_day_first(v) != _month_first(v))
+    parts = day_month_parts(value) if parts is None else parts
+    day_first, month_first = _day_first(parts), _month_first(parts)
+    return F.coalesce(
+        day_first.isNotNull() & month_first.isNotNull() & (day_first != month_first),
+        F.lit(False),
     )

@@ -14,7 +14,12 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from c360_pipeline.ingest.dates import DateOrder, is_ambiguous, parse_timestamp
+from c360_pipeline.ingest.dates import (
+    DateOrder,
+    day_month_parts,
+    is_ambiguous,
+    parse_timestamp,
+)
 from c360_pipeline.ingest.readers import CORRUPT, RAW
 from c360_pipeline.schemas import SourceSchema
 
@@ -81,9 +86,15 @@ def _parsed(
     if spec.dtype == "string":
         return F.when(text != "", text)
     if spec.dtype in ("date", "timestamp"):
-        return parse_timestamp(text, orders.get(column)).cast(target)
+        parts = F.col(_parts(column)) if _parts(column) in df.columns else None
+        return parse_timestamp(text, orders.get(column), parts).cast(target)
     pattern = NUMBER if spec.dtype == "double" else INTEGER
     return F.when(text.rlike(pattern), text.try_cast(target))
+
+
+def _parts(column: str) -> str:
+    """Name of the column holding `day_month_parts` of a text date column."""
+    return f"_dm_{column}"
 
 
 def _first_failing(checks: list[tuple[str, Column]]) -> Column:
@@ -133,6 +144,12 @@ def with_row_checks(
     candidates only.
     """
     names = schema.column_names
+    date_cols = [c for c in names if schema.spec(c).dtype in ("date", "timestamp")]
+    # The day/month parts get their own projection: computed once, read by several checks.
+    text_date_cols = [c for c in date_cols if _is_text(raw_df, c)]
+    raw_df = raw_df.select(
+        "*", *[day_month_parts(F.col(c)).alias(_parts(c)) for c in text_date_cols]
+    )
     typed = [_parsed(raw_df, schema, c, date_orders).alias(f"_t_{c}") for c in names]
     hashed = [_key_hash(raw_df, schema).alias(KEY_HASH)] if schema.key is not None else []
     # Row ids are taken straight off the scan, before any shuffle could reorder rows, so that
@@ -141,6 +158,7 @@ def with_row_checks(
         *[F.col(c) for c in names],
         CORRUPT,
         RAW,
+        *[_parts(c) for c in text_date_cols],
         F.monotonically_increasing_id().alias(ROW_ID),
         *typed,
         *hashed,
@@ -150,9 +168,8 @@ def with_row_checks(
         return F.col(f"_t_{c}")
 
     missing = _first_failing([(c, _blank(F.col(c))) for c in schema.required])
-    date_cols = [c for c in names if schema.spec(c).dtype in ("date", "timestamp")]
     ambiguous = _first_failing(
-        [(c, is_ambiguous(F.col(c), date_orders.get(c))) for c in date_cols if _is_text(raw_df, c)]
+        [(c, is_ambiguous(F.col(c), date_orders.get(c), F.col(_parts(c)))) for c in text_date_cols]
     )
     bad_date = _first_failing([(c, ~_blank(F.col(c)) & t(c).isNull()) for c in date_cols])
     number_cols = [c for c in names if schema.spec(c).dtype in ("double", "int", "long")]
