@@ -153,7 +153,6 @@ def _date_orders(
 
 @dataclass(frozen=True)
 class _Profiled:
-    raw: RawSource
     date_orders: dict[str, DateOrder | None]
     duplicate_key_hashes_df: DataFrame | None
     """None for a source without an id column."""
@@ -180,7 +179,7 @@ def _profile(raw: RawSource, explicit: DateOrder | None) -> _Profiled:
                 hashes_df = F.broadcast(hashes_df)
     finally:
         profiled_df.unpersist()
-    return _Profiled(raw, orders, hashes_df, persisted)
+    return _Profiled(orders, hashes_df, persisted)
 
 
 def validate_dataset(
@@ -201,12 +200,18 @@ def validate_dataset(
         raise SourceError(f"column map names unknown source(s): {', '.join(sorted(unknown_maps))}")
     names = [n for n in INGEST_ORDER if n in found]
 
-    def read_and_profile(name: str) -> _Profiled:
+    # The first look reads a few columns of each source. CSV column pruning (off in the main
+    # session, see spark.py) lets it skip converting the rest; which short or long rows it
+    # counts as malformed does not matter for a date profile or a superset of duplicated ids.
+    profiling = spark.newSession()
+    profiling.conf.set("spark.sql.csv.parser.columnPruning.enabled", "true")
+
+    def read_and_profile(name: str) -> tuple[RawSource, _Profiled]:
         source = found[name]
-        raw = read_source(
-            spark, SOURCES[name], source.path, source.file_format, column_maps.get(name)
-        )
-        return _profile(raw, date_order)
+        schema, column_map = SOURCES[name], column_maps.get(name)
+        raw = read_source(spark, schema, source.path, source.file_format, column_map)
+        pruned = read_source(profiling, schema, source.path, source.file_format, column_map)
+        return raw, _profile(pruned, date_order)
 
     # Header reads and profiles are independent jobs: run them side by side.
     with ThreadPoolExecutor(max_workers=min(4, max(1, len(names)))) as pool:
@@ -215,14 +220,14 @@ def validate_dataset(
     known_customers_df: DataFrame | None = None
     known_persisted: list[DataFrame] = []
     for name in names:
-        profiled = prepared[name]
-        raw = profiled.raw
+        raw, profiled = prepared[name]
         checked_df = with_row_checks(
             raw.df,
             raw.schema,
             profiled.date_orders,
             known_customers_df,
             profiled.duplicate_key_hashes_df,
+            raw_record=raw.raw_record,
         )
         validated[name] = ValidatedSource(
             found[name],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from pyspark.sql.utils import AnalysisException
@@ -14,6 +14,9 @@ from c360_pipeline.schemas import SourceSchema, map_columns
 CORRUPT = "_corrupt_record"
 RAW = "_raw_record"
 """The original row: the CSV line for a malformed row, else JSON of the raw fields."""
+RAW_FIELDS = "_raw_fields"
+"""Struct of a row's original fields (header names): `RawSource.raw_record` turns it into JSON
+only for the rows that need it (quarantined ones), not for all rows."""
 
 
 class SourceError(ValueError):
@@ -29,6 +32,13 @@ class RawSource:
     mapping: dict[str, str]
     file_format: str
     path: str
+
+    @property
+    def raw_record(self) -> Column:
+        """The original row (`RAW`) from the columns of `df`: evaluate it only where needed."""
+        return F.when(F.col(CORRUPT).isNotNull(), F.col(CORRUPT)).otherwise(
+            F.to_json(F.col(RAW_FIELDS))
+        )
 
 
 def _csv_reader(spark: SparkSession) -> object:
@@ -63,7 +73,7 @@ def _canonical(schema: SourceSchema, mapping: dict[str, str], raw_df: DataFrame)
         (F.col(f"`{by_target[c]}`") if c in by_target else F.lit(None).cast("string")).alias(c)
         for c in schema.column_names
     ]
-    return raw_df.select(*columns, F.col(CORRUPT), F.col(RAW))
+    return raw_df.select(*columns, F.col(CORRUPT), F.col(RAW_FIELDS))
 
 
 def read_source(
@@ -80,10 +90,7 @@ def read_source(
         fields = [T.StructField(h, T.StringType()) for h in header]
         fields.append(T.StructField(CORRUPT, T.StringType()))
         raw_df = _csv_reader(spark).schema(T.StructType(fields)).csv(path)  # type: ignore[attr-defined]
-        original = F.to_json(F.struct(*[F.col(f"`{h}`") for h in header]))
-        raw_df = raw_df.select(
-            "*", F.when(F.col(CORRUPT).isNotNull(), F.col(CORRUPT)).otherwise(original).alias(RAW)
-        )
+        raw_df = raw_df.select("*", F.struct(*[F.col(f"`{h}`") for h in header]).alias(RAW_FIELDS))
     elif file_format == "parquet":
         try:
             raw_df = spark.read.parquet(path)
@@ -94,7 +101,7 @@ def read_source(
         raw_df = raw_df.select(
             "*",
             F.lit(None).cast("string").alias(CORRUPT),
-            F.to_json(F.struct(*[F.col(f"`{h}`") for h in header])).alias(RAW),
+            F.struct(*[F.col(f"`{h}`") for h in header]).alias(RAW_FIELDS),
         )
     else:
         raise SourceError(f"unsupported format {file_format!r} for {path}")

@@ -20,7 +20,7 @@ from c360_pipeline.ingest.dates import (
     is_ambiguous,
     parse_timestamp,
 )
-from c360_pipeline.ingest.readers import CORRUPT, RAW
+from c360_pipeline.ingest.readers import CORRUPT, RAW, RAW_FIELDS
 from c360_pipeline.schemas import SourceSchema
 
 REASONS = (
@@ -135,14 +135,18 @@ def with_row_checks(
     date_orders: dict[str, DateOrder | None],
     known_customers_df: DataFrame | None = None,
     duplicate_key_hashes_df: DataFrame | None = None,
+    raw_record: Column | None = None,
 ) -> DataFrame:
     """Typed columns (canonical names), `_reason` and `_detail` (the column at fault) for every
     reason but `duplicate_id`, a unique `_row_id`, and `_is_duplicate_candidate`.
 
     Candidates are the otherwise valid rows whose id hash is in `duplicate_key_hashes_df`
     (every otherwise valid row when it is None). `_raw_record` is kept for quarantined rows and
-    candidates only.
+    candidates only: `raw_record` (default: the `_raw_record` column) is evaluated for those
+    rows alone, so its inputs are carried through the checks instead of its value.
     """
+    raw_record = F.col(RAW) if raw_record is None else raw_record
+    carried = [c for c in (RAW, RAW_FIELDS) if c in raw_df.columns]
     names = schema.column_names
     date_cols = [c for c in names if schema.spec(c).dtype in ("date", "timestamp")]
     # The day/month parts get their own projection: computed once, read by several checks.
@@ -157,7 +161,7 @@ def with_row_checks(
     staged_df = raw_df.select(
         *[F.col(c) for c in names],
         CORRUPT,
-        RAW,
+        *carried,
         *[_parts(c) for c in text_date_cols],
         F.monotonically_increasing_id().alias(ROW_ID),
         *typed,
@@ -199,7 +203,8 @@ def with_row_checks(
         detail = detail.when(failing, what)
     checked_df = staged_df.select(
         *[t(c).alias(c) for c in names],
-        F.col(RAW),
+        CORRUPT,
+        *carried,
         reason.alias(REASON),
         detail.alias(DETAIL),
         F.col(ROW_ID),
@@ -233,7 +238,7 @@ def with_row_checks(
         is_candidate = is_valid & F.col("_is_duplicated").isNotNull()
     return checked_df.select(
         *[F.col(c) for c in names],
-        F.when(~is_valid | is_candidate, F.col(RAW)).alias(RAW),
+        F.when(~is_valid | is_candidate, raw_record).alias(RAW),
         F.col(REASON),
         F.col(DETAIL),
         F.col(ROW_ID),
