@@ -31,6 +31,7 @@ from c360_pipeline.transforms.purchases import (
     TREND_WINDOW_DAYS,
     build_daily_purchases,
     build_purchase_summary,
+    cluster_by_customer,
 )
 
 RUNS = 3
@@ -241,7 +242,9 @@ def run(transactions: Path, as_of: date, work_dir: Path) -> dict[str, Any]:
 
         def spark_summary() -> None:
             fact_df = spark.read.parquet(str(transactions))
-            summary_df = build_purchase_summary(build_daily_purchases(fact_df), as_of)
+            summary_df = build_purchase_summary(
+                build_daily_purchases(cluster_by_customer(fact_df)), as_of
+            )
             summary_df.write.format("noop").mode("overwrite").save()
 
         params = _duckdb_params(f"{transactions}/*.parquet", as_of)
@@ -253,9 +256,9 @@ def run(transactions: Path, as_of: date, work_dir: Path) -> dict[str, Any]:
         duckdb_seconds, duckdb_runs = _timed(duckdb_summary)
         spark_out = work_dir / "spark_summary"
         fact_df = spark.read.parquet(str(transactions))
-        build_purchase_summary(build_daily_purchases(fact_df), as_of).write.mode(
-            "overwrite"
-        ).parquet(str(spark_out))
+        build_purchase_summary(
+            build_daily_purchases(cluster_by_customer(fact_df)), as_of
+        ).write.mode("overwrite").parquet(str(spark_out))
         verified = _verify(spark, con, spark_out)
     finally:
         con.close()

@@ -49,6 +49,7 @@ from c360_pipeline.transforms.purchases import (
     build_daily_purchases,
     build_purchase_summary,
     build_transactions_fact,
+    cluster_by_customer,
 )
 from c360_pipeline.transforms.rfm import measure_rfm_thresholds, with_rfm_scores
 
@@ -319,11 +320,15 @@ def _build_tables(
     products_df = accepted_df("products")
     customers_df = accepted_df("customers")
     with stages.stage("transactions") as info:
-        fact_df = build_transactions_fact(transactions_df, products_df, as_of)
-        writers.write_table(
-            fact_df, path("transactions"), sort_by=("customer_id", "transaction_date")
+        # Clustered by customer and kept: the file layout a per-customer lookup wants (each
+        # file sorted by customer and date), and the input of the purchase aggregations, which
+        # then need no shuffle of their own.
+        fact_df = keep(
+            cluster_by_customer(
+                build_transactions_fact(transactions_df, products_df, as_of)
+            ).sortWithinPartitions("customer_id", "transaction_date")
         )
-        fact_df = writers.read_table(spark, path("transactions"))
+        writers.write_table(fact_df, path("transactions"))
         tables["transactions"] = info["rows"] = fact_df.count()
 
     with stages.stage("customer_summary") as info:
@@ -384,7 +389,7 @@ def _build_tables(
         tables["customer_360"] = info["rows"] = customer_360_df.count()
 
     with stages.stage("insights") as info:
-        baskets_df = keep(insights.build_category_baskets(fact_df))
+        baskets_df = keep(insights.build_category_baskets(daily_df))
         associations_df = insights.build_category_associations(baskets_df)
         writers.write_table(associations_df, path("category_associations"))
         associations_df = writers.read_table(spark, path("category_associations"))

@@ -51,13 +51,21 @@ def build_transactions_fact(
     )
 
 
-def build_daily_purchases(transactions_fact_df: DataFrame) -> DataFrame:
-    """One row per customer, day, category and channel: revenue, orders, cost, margin, units."""
-    # One shuffle by customer serves this aggregation and both of the purchase summary's
+def cluster_by_customer(transactions_fact_df: DataFrame) -> DataFrame:
+    """Hash-partition transactions by customer: every later per-customer aggregation
+    (`build_daily_purchases`, then `build_purchase_summary`) runs without another shuffle."""
+    # One shuffle by customer serves the daily aggregation and both of the purchase summary's
     # (per day, per customer): measured 2.5x faster at 20M transactions than three shuffles.
+    return transactions_fact_df.repartition("customer_id")
+
+
+def build_daily_purchases(transactions_fact_df: DataFrame) -> DataFrame:
+    """One row per customer, day, category and channel: revenue, orders, cost, margin, units.
+
+    Pass transactions through `cluster_by_customer` first (or keep them so clustered).
+    """
     return (
-        transactions_fact_df.repartition("customer_id")
-        .groupBy("customer_id", "transaction_date", "category", "channel")
+        transactions_fact_df.groupBy("customer_id", "transaction_date", "category", "channel")
         .agg(
             F.sum("amount").alias("revenue"),
             F.count(F.lit(1)).alias("orders"),
