@@ -12,6 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from c360_api.engine import SnapshotUnavailableError
+
 log = structlog.get_logger(__name__)
 
 _ERROR_TYPES = {
@@ -72,17 +74,29 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(422, f"invalid request parameters: {names}", details={"fields": fields})
 
 
+async def _snapshot_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    return error_response(503, str(exc))
+
+
 async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
-    request_id = uuid.uuid4().hex
-    log.exception("unhandled_error", request_id=request_id, path=request.url.path)
+    request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex
+    log.error(
+        "unhandled_error",
+        request_id=request_id,
+        path=request.url.path,
+        exc_info=(type(exc), exc, exc.__traceback__),
+    )
     return error_response(
-        500, "internal error; quote the request id to an administrator",
+        500,
+        "internal error; quote the request id to an administrator",
         details={"request_id": request_id},
-    )  # fmt: skip
+        headers={"X-Request-ID": request_id},
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
     """Route every error through the envelope."""
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(SnapshotUnavailableError, _snapshot_unavailable)
     app.add_exception_handler(Exception, _unhandled_error)

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from c360_api.app import create_app
-from c360_api.settings import ApiSettings, get_settings
+from c360_api.settings import ApiSettings
 
 
 @pytest.fixture
@@ -20,8 +20,7 @@ def data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def client(data_dir: Path) -> Iterator[TestClient]:
-    app = create_app()
-    app.dependency_overrides[get_settings] = lambda: ApiSettings(data_dir=data_dir, org="acme")
+    app = create_app(ApiSettings(data_dir=data_dir, org="acme"))
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
 

@@ -1,0 +1,274 @@
+"""DuckDB over an organisation's published snapshot, swapped when `CURRENT` moves.
+
+Each snapshot gets its own in-memory DuckDB database whose views read the snapshot's Parquet
+tables. A request holds one `SnapshotDb` for all its queries (an answer never mixes two
+snapshots). When `CURRENT` names a new snapshot, the next request opens it, checks every team
+query against it, and swaps it in; requests still running on the old one finish there, and
+the old database is closed when the last of them lets go. A new snapshot whose tables do not
+fit the queries is refused (logged) and the previous one keeps serving.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import structlog
+
+from c360_api.snapshots import PublishedSnapshot, current_snapshot, org_dir
+from c360_api.sql_registry import QueryRegistry, QueryRegistryError
+
+log = structlog.get_logger(__name__)
+
+# The tables a snapshot publishes (manifest `tables`); each becomes a view of the same name.
+SNAPSHOT_TABLES = (
+    "transactions",
+    "customer_360",
+    "category_associations",
+    "revenue_monthly",
+    "category_insights",
+    "cross_sell_candidates",
+)
+
+
+class SnapshotUnavailableError(RuntimeError):
+    """The organisation has no snapshot the API can serve."""
+
+
+class SnapshotDb:
+    """One snapshot's DuckDB database: views over its tables, a cursor per thread."""
+
+    def __init__(self, snapshot: PublishedSnapshot, config: dict[str, Any]) -> None:
+        self.snapshot = snapshot
+        self._connection = duckdb.connect(":memory:", config=config)
+        self._local = threading.local()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
+        self._lock = threading.Lock()
+        self._users = 0
+        self._retired = False
+        self.closed = False
+        listed = snapshot.manifest.get("tables") or {}
+        for table in SNAPSHOT_TABLES:
+            if listed and table not in listed:
+                continue
+            table_dir = snapshot.path / table
+            if not table_dir.is_dir():
+                continue
+            pattern = str(table_dir / "*.parquet").replace("'", "''")
+            self._connection.execute(
+                f"create view {table} as select * from read_parquet('{pattern}')"
+            )
+
+    @property
+    def snapshot_id(self) -> str:
+        """The snapshot this database reads."""
+        return self.snapshot.snapshot_id
+
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The database's main connection (for start-up checks)."""
+        return self._connection
+
+    def execute(self, sql: str, parameters: dict[str, Any]) -> tuple[list[str], list[tuple]]:
+        """Run a query with bound parameters on this thread's cursor: (columns, rows)."""
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self._connection.cursor()
+            self._local.cursor = cursor
+            with self._lock:
+                self._cursors.append(cursor)
+        result = cursor.execute(sql, parameters)
+        columns = [column[0] for column in result.description or ()]
+        return columns, result.fetchall()
+
+    def acquire(self) -> None:
+        """Count one more request using this database."""
+        with self._lock:
+            self._users += 1
+
+    def release(self) -> None:
+        """A request is done; close the database if it was retired and this was the last."""
+        with self._lock:
+            self._users -= 1
+            close = self._retired and self._users == 0
+        if close:
+            self._close()
+
+    def retire(self) -> None:
+        """A newer snapshot took over: close once no request uses this one."""
+        with self._lock:
+            self._retired = True
+            close = self._users == 0
+        if close:
+            self._close()
+
+    def _close(self) -> None:
+        with self._lock:
+            if self.closed:
+                return
+            self.closed = True
+            cursors, self._cursors = self._cursors, []
+        for cursor in cursors:
+            cursor.close()
+        self._connection.close()
+        log.info("snapshot_closed", snapshot_id=self.snapshot_id)
+
+
+class SnapshotEngine:
+    """The serving database of each organisation, swapped when its `CURRENT` moves."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        registry: QueryRegistry,
+        *,
+        poll_seconds: float = 1.0,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._data_dir = data_dir
+        self._registry = registry
+        self._poll_seconds = poll_seconds
+        self._clock = clock
+        self._config: dict[str, Any] = {"enable_object_cache": True}
+        if threads:
+            self._config["threads"] = threads
+        if memory_limit:
+            self._config["memory_limit"] = memory_limit
+        self._lock = threading.Lock()
+        self._open_locks: dict[str, threading.Lock] = {}
+        self._dbs: dict[str, SnapshotDb] = {}
+        self._checked_at: dict[str, float] = {}
+        self._refused: dict[str, str] = {}
+
+    @contextmanager
+    def open(self, org: str) -> Iterator[SnapshotDb]:
+        """The organisation's current snapshot database, held for the duration of the block."""
+        db = self._acquire(org)
+        try:
+            yield db
+        finally:
+            db.release()
+
+    def current(self, org: str) -> SnapshotDb | None:
+        """The database serving `org` right now, without checking `CURRENT` (None if none)."""
+        with self._lock:
+            return self._dbs.get(org)
+
+    def close(self) -> None:
+        """Retire every database (at shutdown)."""
+        with self._lock:
+            dbs, self._dbs = list(self._dbs.values()), {}
+        for db in dbs:
+            db.retire()
+
+    def _acquire(self, org: str) -> SnapshotDb:
+        now = self._clock()
+        with self._lock:
+            db = self._dbs.get(org)
+            if db is not None and now - self._checked_at.get(org, -1e18) < self._poll_seconds:
+                db.acquire()
+                return db
+        pointed = _read_current_id(self._data_dir, org)
+        serving = db.snapshot_id if db is not None else None
+        if pointed is None or pointed in (serving, self._refused.get(org)):
+            return self._keep_serving(org, now, pointed)
+        with self._open_lock(org):
+            with self._lock:
+                db = self._dbs.get(org)
+                if db is not None and db.snapshot_id == pointed:
+                    db.acquire()
+                    return db
+            return self._swap(org, now)
+
+    def _keep_serving(self, org: str, now: float, pointed: str | None) -> SnapshotDb:
+        with self._lock:
+            db = self._dbs.get(org)
+            if db is None:
+                raise SnapshotUnavailableError(_unavailable_message(org, pointed, self._refused))
+            self._checked_at[org] = now
+            db.acquire()
+            return db
+
+    def open_strict(self, org: str) -> None:
+        """Open the organisation's current snapshot now (start-up): a query that does not
+        compile against it raises QueryRegistryError instead of being logged."""
+        snapshot = current_snapshot(self._data_dir, org)
+        if snapshot is not None:
+            self._install(org, self._open_checked(snapshot), self._clock()).release()
+
+    def _open_checked(self, snapshot: PublishedSnapshot) -> SnapshotDb:
+        try:
+            db = SnapshotDb(snapshot, self._config)
+        except duckdb.Error as exc:
+            raise QueryRegistryError(
+                f"snapshot {snapshot.snapshot_id}: cannot open its tables: {exc}"
+            ) from exc
+        try:
+            self._registry.check(db.connection)
+        except QueryRegistryError:
+            db.retire()
+            raise
+        return db
+
+    def _swap(self, org: str, now: float) -> SnapshotDb:
+        snapshot = current_snapshot(self._data_dir, org)
+        if snapshot is None:
+            return self._keep_serving(org, now, None)
+        try:
+            db = self._open_checked(snapshot)
+        except QueryRegistryError as exc:
+            return self._refuse(org, now, snapshot.snapshot_id, str(exc))
+        return self._install(org, db, now)
+
+    def _install(self, org: str, db: SnapshotDb, now: float) -> SnapshotDb:
+        with self._lock:
+            old = self._dbs.get(org)
+            self._dbs[org] = db
+            self._checked_at[org] = now
+            self._refused.pop(org, None)
+            db.acquire()
+        if old is not None:
+            old.retire()
+        log.info(
+            "snapshot_opened",
+            org=org,
+            snapshot_id=db.snapshot_id,
+            replaced=old.snapshot_id if old else None,
+        )
+        return db
+
+    def _refuse(self, org: str, now: float, snapshot_id: str, reason: str) -> SnapshotDb:
+        log.error("snapshot_refused", org=org, snapshot_id=snapshot_id, reason=reason)
+        with self._lock:
+            self._refused[org] = snapshot_id
+        return self._keep_serving(org, now, snapshot_id)
+
+    def _open_lock(self, org: str) -> threading.Lock:
+        with self._lock:
+            return self._open_locks.setdefault(org, threading.Lock())
+
+
+def _read_current_id(data_dir: Path, org: str) -> str | None:
+    try:
+        return (org_dir(data_dir, org) / "CURRENT").read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
+def _unavailable_message(org: str, pointed: str | None, refused: dict[str, str]) -> str:
+    if pointed is not None and refused.get(org) == pointed:
+        return (
+            f"snapshot {pointed} of organisation {org!r} does not fit the team queries "
+            "(see the server log); publish a new snapshot"
+        )
+    return (
+        f"no published snapshot for organisation {org!r} yet; "
+        "run `c360-pipeline run` (or POST /admin/refresh-data)"
+    )

@@ -1,0 +1,65 @@
+"""Response models for the OpenAPI docs: the success envelope around typed, described rows.
+
+Answers are rendered straight to bytes by the query service; these models document them
+(every column with its type, meaning and an example) and a test keeps them equal to the
+columns each SQL file returns.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+Column = tuple[str, Any, str, Any]  # (name, type, description, example)
+
+
+def row_model(name: str, columns: list[Column]) -> type[BaseModel]:
+    """A model of one result row: a field per column, nullable, with description and example."""
+    fields: dict[str, Any] = {
+        column: (kind | None, Field(description=description, examples=[example]))
+        for column, kind, description, example in columns
+    }
+    model = create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
+    model.__doc__ = f"One row of the {name.removesuffix('Row')} answer."
+    return model
+
+
+def example_row(columns: list[Column]) -> dict[str, Any]:
+    """The example values of a row, JSON-ready."""
+    return {
+        column: example.isoformat() if isinstance(example, date) else example
+        for column, _, _, example in columns
+    }
+
+
+def envelope(name: str, columns: list[Column], message: str) -> type[BaseModel]:
+    """The success envelope of a list answer whose rows have `columns`."""
+    row = row_model(f"{name}Row", columns)
+    example: dict[str, Any] = {
+        "success": True,
+        "message": message,
+        "timestamp": "2026-01-31T08:00:00.000Z",
+        "data": [example_row(columns)],
+        "count": 1,
+        "total": 1,
+        "truncated": False,
+        "limit": 1000,
+        "offset": 0,
+    }
+    model = create_model(
+        name,
+        __config__=ConfigDict(json_schema_extra={"examples": [example]}),
+        success=(bool, Field(description="Always true for a success.")),
+        message=(str, Field(description="What the answer holds.")),
+        timestamp=(str, Field(description="When the response was sent (UTC, ISO 8601).")),
+        data=(list[row], Field(description="The rows of this page.")),  # type: ignore[valid-type]
+        count=(int, Field(description="Rows in `data`.")),
+        total=(int, Field(description="Rows in the whole answer, over every page.")),
+        truncated=(bool, Field(description="True when rows remain after this page.")),
+        limit=(int, Field(description="Page size used.")),
+        offset=(int, Field(description="Rows skipped before this page.")),
+    )
+    model.__doc__ = f"Success envelope: {message}."
+    return model

@@ -1,0 +1,1 @@
+"""One router per team; each route runs one `sql/<team>/<query>.sql` file."""

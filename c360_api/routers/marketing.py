@@ -1,0 +1,121 @@
+"""Marketing: customer health, churn-risk lists, loyalty programme, RFM segmentation."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from c360_api.deps import FormatDep, OrgDep, PageDep, QueryServiceDep
+from c360_api.envelopes import Column, envelope
+from c360_api.routers.team_route import add_query_route, responses_for
+
+router = APIRouter(prefix="/marketing", tags=["marketing"])
+
+HEALTH_OVERVIEW: list[Column] = [
+    ("customer_status", str, "Active, At Risk, Churned or New", "Active"),
+    ("customers", int, "Customers with this status", 5120),
+    ("customer_share", float, "Share of all customers (0–1)", 0.512),
+    ("avg_health_score", float, "Mean customer health score (1–5)", 3.84),
+    ("avg_total_spent", float, "Mean lifetime spend", 1412.35),
+    ("total_spent", float, "Lifetime spend of these customers", 7231232.0),
+    ("avg_p_alive", float, "Mean BG/NBD probability of being alive", 0.9123),
+    ("avg_recency_days", float, "Mean days since the last purchase", 31.4),
+]
+
+CHURN_RISK: list[Column] = [
+    ("customer_id", str, "Customer key", "C000123"),
+    ("customer_name", str, "Name from the customers source", "Ada Lovelace"),
+    ("customer_segment", str, "Segment from the customers source", "Consumer"),
+    ("loyalty_tier", str, "Bronze, Silver, Gold or Platinum", "Gold"),
+    ("total_spent", float, "Lifetime spend (historic CLV)", 2310.5),
+    ("risk_status", str, "High Risk or Medium Risk", "High Risk"),
+    ("customer_health_score", float, "Customer health score (1–5)", 1.87),
+    ("customer_status", str, "Active, At Risk, Churned or New", "At Risk"),
+    ("recency_days", int, "Days since the last purchase", 152),
+    ("p_alive", float, "BG/NBD probability of being alive", 0.21),
+    ("predicted_clv_12m", float, "Predicted value of the next 12 months", 140.2),
+]
+
+LOYALTY: list[Column] = [
+    ("loyalty_tier", str, "Bronze, Silver, Gold or Platinum", "Gold"),
+    ("customers", int, "Customers in the tier", 1800),
+    ("loyalty_members", int, "Of them, members of the loyalty programme", 1500),
+    ("customer_share", float, "Share of all customers (0–1)", 0.18),
+    ("total_loyalty_points", int, "Points held by the tier", 2712000),
+    ("avg_loyalty_points", float, "Mean points per customer", 1506.7),
+    ("revenue_12m", float, "Spend over the last 12 months", 3120400.0),
+    ("avg_revenue_12m", float, "Mean 12-month spend", 1733.56),
+    ("avg_spend_to_next_tier", float, "Mean spend still needed for the next tier", 812.4),
+    ("tier_rank", int, "Sort key: 1 Platinum … 4 Bronze", 2),
+]
+
+SEGMENTATION: list[Column] = [
+    ("rfm_segment", str, "RFM segment ('No Purchases' for prospects)", "Champions"),
+    ("customers", int, "Customers in the segment", 1210),
+    ("customer_share", float, "Share of all customers (0–1)", 0.121),
+    ("avg_recency_days", float, "Mean days since the last purchase", 9.3),
+    ("avg_orders", float, "Mean number of orders", 41.2),
+    ("avg_total_spent", float, "Mean lifetime spend", 4012.0),
+    ("total_revenue", float, "Lifetime spend of the segment", 4854520.0),
+    ("avg_health_score", float, "Mean customer health score (1–5)", 4.41),
+    ("avg_predicted_clv_12m", float, "Mean predicted 12-month CLV", 1290.77),
+]
+
+CHURN_RISK_MESSAGE = "customers at high or medium churn risk, most valuable first"
+ChurnRiskResponse = envelope("ChurnRiskCustomersResponse", CHURN_RISK, CHURN_RISK_MESSAGE)
+
+add_query_route(
+    router,
+    "/customer-health-overview",
+    ("marketing", "customer_health_overview"),
+    HEALTH_OVERVIEW,
+    summary="Customer health by status",
+    message="customers by status with health, value and P(alive)",
+)
+
+
+@router.get(
+    "/churn-risk-customers",
+    response_model=ChurnRiskResponse,
+    responses=responses_for(ChurnRiskResponse, CHURN_RISK),
+    summary="Churn-risk customers (retention list)",
+)
+def churn_risk_customers(
+    request: Request,
+    service: QueryServiceDep,
+    org: OrgDep,
+    page: PageDep,
+    output: FormatDep,
+    min_lifetime_value: Annotated[
+        float, Query(ge=0, description="Only customers whose lifetime spend is at least this.")
+    ] = 0.0,
+) -> Response:
+    """Customers at high or medium churn risk, most valuable first."""
+    return service.respond(
+        request,
+        org,
+        ("marketing", "churn_risk_customers"),
+        {"min_lifetime_value": min_lifetime_value},
+        page=page,
+        output=output,
+        message=CHURN_RISK_MESSAGE,
+    )
+
+
+add_query_route(
+    router,
+    "/loyalty-program-metrics",
+    ("marketing", "loyalty_program_metrics"),
+    LOYALTY,
+    summary="Loyalty programme by tier",
+    message="loyalty tiers with members, points, spend and distance to the next tier",
+)
+add_query_route(
+    router,
+    "/customer-segmentation",
+    ("marketing", "customer_segmentation"),
+    SEGMENTATION,
+    summary="RFM segmentation",
+    message="RFM segments with size, recency, frequency and value",
+)

@@ -1,0 +1,203 @@
+"""The query service: run a team query on the current snapshot, page it, render and cache it.
+
+An answer is rendered once into bytes: the JSON envelope split around its timestamp (the only
+part that changes between hits) or the CSV text. The cache key is (organisation, snapshot id,
+query, normalised parameters, page, format), so a new snapshot is never answered from an old
+one's entries. Every answer carries an `ETag`; a matching `If-None-Match` gets 304.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+import orjson
+from fastapi import Request, Response
+
+from c360_api.cache import AnswerCache, CachedAnswer
+from c360_api.engine import SnapshotDb, SnapshotEngine
+from c360_api.errors import utc_now_iso
+from c360_api.sql_registry import QueryRegistry, SqlQuery
+
+OutputFormat = Literal["json", "csv"]
+
+# Bound names for paging; a team query cannot use them (they are not snake_case + letter-first).
+_LIMIT, _OFFSET = "c360_page_limit", "c360_page_offset"
+
+
+@dataclass(frozen=True)
+class Page:
+    """Which rows of an answer to return."""
+
+    limit: int
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class QueryAnswer:
+    """Rows of one page of a query, with the total number of rows of the whole answer."""
+
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+    total: int
+    snapshot_id: str
+
+
+class QueryService:
+    """Runs registry queries through the engine and the cache."""
+
+    def __init__(self, registry: QueryRegistry, engine: SnapshotEngine, cache: AnswerCache) -> None:
+        self.registry = registry
+        self.engine = engine
+        self.cache = cache
+
+    def fetch(
+        self, db: SnapshotDb, query: SqlQuery, parameters: Mapping[str, Any], page: Page
+    ) -> QueryAnswer:
+        """Run one page of `query` (and count its rows when the page does not tell)."""
+        _check_parameters(query, parameters)
+        bound = dict(parameters)
+        columns, rows = db.execute(
+            f"select * from ({query.sql}) as answer limit ${_LIMIT} offset ${_OFFSET}",
+            {**bound, _LIMIT: page.limit, _OFFSET: page.offset},
+        )
+        if len(rows) < page.limit and (rows or page.offset == 0):
+            total = page.offset + len(rows)
+        else:
+            _, counted = db.execute(f"select count(*) from ({query.sql}) as answer", bound)
+            total = int(counted[0][0])
+        return QueryAnswer(columns=columns, rows=rows, total=total, snapshot_id=db.snapshot_id)
+
+    def respond(
+        self,
+        request: Request,
+        org: str,
+        query_key: tuple[str, str],
+        parameters: Mapping[str, Any],
+        *,
+        page: Page,
+        output: OutputFormat = "json",
+        message: str,
+    ) -> Response:
+        """The HTTP response for one team query: cached bytes, 304, or a fresh answer."""
+        query = self.registry.get(*query_key)
+        with self.engine.open(org) as db:
+            key = (org, db.snapshot_id, query.key, _normalise(parameters), page, output)
+            answer = self.cache.get(key)
+            cache_hit = answer is not None
+            if answer is None:
+                fetched = self.fetch(db, query, parameters, page)
+                answer = render(fetched, page, output, message, query.name)
+                self.cache.put(key, answer)
+        state = request.state
+        state.query_name = query.key
+        state.cache_hit = cache_hit
+        state.snapshot_id = db.snapshot_id
+        headers = {"ETag": answer.etag, "X-Snapshot-ID": db.snapshot_id, **dict(answer.headers)}
+        if _etag_matches(request.headers.get("if-none-match"), answer.etag):
+            return Response(status_code=304, headers=headers)
+        body = answer.head + utc_now_iso().encode() + answer.tail if answer.head else answer.tail
+        return Response(content=body, media_type=answer.media_type, headers=headers)
+
+
+def render(
+    answer: QueryAnswer, page: Page, output: OutputFormat, message: str, name: str
+) -> CachedAnswer:
+    """Render a page of rows as the JSON envelope (split around the timestamp) or as CSV."""
+    truncated = page.offset + len(answer.rows) < answer.total
+    if output == "csv":
+        text = _csv_text(answer.columns, answer.rows).encode()
+        return CachedAnswer(
+            head=b"",
+            tail=text,
+            media_type="text/csv; charset=utf-8",
+            etag=_etag(answer.snapshot_id, text),
+            headers=(
+                ("Content-Disposition", f'attachment; filename="{name}.csv"'),
+                ("X-Total-Count", str(answer.total)),
+                ("X-Truncated", "true" if truncated else "false"),
+            ),
+        )
+    data = orjson.dumps(
+        [dict(zip(answer.columns, row, strict=True)) for row in answer.rows], default=_json_default
+    )
+    tail = b"".join(
+        (
+            b'","data":',
+            data,
+            b',"count":%d,"total":%d,"truncated":%s,"limit":%d,"offset":%d}'
+            % (
+                len(answer.rows),
+                answer.total,
+                b"true" if truncated else b"false",
+                page.limit,
+                page.offset,
+            ),
+        )
+    )
+    head = b'{"success":true,"message":' + orjson.dumps(message) + b',"timestamp":"'
+    return CachedAnswer(
+        head=head,
+        tail=tail,
+        media_type="application/json",
+        etag=_etag(answer.snapshot_id, tail),
+    )
+
+
+def _check_parameters(query: SqlQuery, parameters: Mapping[str, Any]) -> None:
+    given = set(parameters)
+    if given != query.parameters:
+        raise ValueError(
+            f"{query.path} binds {sorted(query.parameters)} but was given {sorted(given)}"
+        )
+
+
+def _normalise(parameters: Mapping[str, Any]) -> Hashable:
+    return tuple(
+        sorted(
+            (name, tuple(value) if isinstance(value, list | tuple) else value)
+            for name, value in parameters.items()
+        )
+    )
+
+
+def _etag(snapshot_id: str, content: bytes) -> str:
+    digest = hashlib.blake2b(content, digest_size=12, key=snapshot_id.encode()[:64])
+    return f'"{digest.hexdigest()}"'
+
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    candidates = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return "*" in candidates or etag in candidates
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def _csv_text(columns: list[str], rows: Sequence[tuple[Any, ...]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(columns)
+    writer.writerows([_csv_value(value) for value in row] for row in rows)
+    return buffer.getvalue()
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return "; ".join(str(item) for item in value)
+    return value

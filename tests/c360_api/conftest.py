@@ -1,0 +1,191 @@
+"""A hand-built snapshot and an API client over it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from c360_api.app import create_app
+from c360_api.settings import ApiSettings
+from tests.c360_api.snapshot_builder import write_snapshot
+
+ORG = "acme"
+SNAPSHOT_ID = "20260101T000000Z-aaaaaa"
+
+
+def _customer(
+    customer_id: str,
+    status: str,
+    risk: str,
+    *,
+    health: float,
+    spent: float,
+    **extra: Any,
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "customer_id": customer_id,
+        "customer_name": f"Customer {customer_id}",
+        "email": f"{customer_id.lower()}@example.com",
+        "customer_status": status,
+        "risk_status": risk,
+        "customer_health_score": health,
+        "total_spent": spent,
+        "historic_clv": spent,
+        "orders": 0 if risk == "No Purchases" else 3,
+        "tickets_total": 0,
+        "open_tickets": 0,
+        "interactions_total": 0,
+        "complaints_90d": 0,
+        "app_sessions_30d": 0,
+        "web_sessions_30d": 0,
+        "app_sessions_90d": 0,
+        "web_sessions_90d": 0,
+        "is_app_adopter": False,
+        "is_loyalty_member": False,
+        "loyalty_points": int(spent),
+        "gross_margin": round(spent * 0.3, 2),
+        "historic_gross_margin": round(spent * 0.3, 2),
+        "service_cost": 0.0,
+        "net_contribution": round(spent * 0.3, 2),
+    }
+    row.update(extra)
+    return row
+
+
+CUSTOMERS: list[dict[str, Any]] = [
+    _customer("C01", "Active", "Low Risk", health=4.61, spent=3200.0, customer_segment="Consumer",
+              rfm_segment="Champions", r_score=5, f_score=5, m_score=5, recency_days=3,
+              p_alive=0.99, predicted_clv_12m=1500.0, loyalty_tier="Platinum",
+              is_loyalty_member=True, loyalty_points=5000, revenue_12m=3100.0,
+              generation="Millennial", lifecycle_stage="Growing", tenure_days=700,
+              app_sessions_30d=4, app_sessions_90d=10, web_sessions_90d=2, is_app_adopter=True,
+              revenue_90d=900.0, revenue_prev_90d=600.0, last_purchase_date=date(2025, 12, 28)),
+    _customer("C02", "Active", "Medium Risk", health=3.9, spent=1250.5, customer_segment="SMB",
+              rfm_segment="Loyal Customers", r_score=4, f_score=4, m_score=3, recency_days=20,
+              p_alive=0.65, predicted_clv_12m=420.25, loyalty_tier="Gold",
+              revenue_12m=1250.5, next_loyalty_tier="Platinum", spend_to_next_tier=1749.5,
+              generation="Gen X", lifecycle_stage="Mature", tenure_days=400,
+              web_sessions_30d=3, web_sessions_90d=5, tickets_total=2, open_tickets=1,
+              avg_satisfaction=3.5, avg_resolution_hours=12.0, interactions_total=4,
+              service_cost=50.0, net_contribution=325.15, revenue_90d=300.0,
+              revenue_prev_90d=310.0, last_purchase_date=date(2025, 12, 11)),
+    _customer("C03", "At Risk", "Medium Risk", health=2.4, spent=980.0, customer_segment="SMB",
+              rfm_segment="At Risk", r_score=2, f_score=3, m_score=3, recency_days=120,
+              p_alive=0.55, predicted_clv_12m=150.0, loyalty_tier="Silver",
+              revenue_12m=500.0, next_loyalty_tier="Gold", spend_to_next_tier=700.0,
+              generation="Gen X", lifecycle_stage="Declining", tenure_days=900,
+              tickets_total=3, avg_satisfaction=2.0, avg_resolution_hours=40.0,
+              complaints_90d=1, interactions_total=6, service_cost=75.0,
+              net_contribution=219.0, revenue_90d=0.0, revenue_prev_90d=200.0,
+              last_purchase_date=date(2025, 9, 2)),
+    _customer("C04", "Churned", "High Risk", health=1.35, spent=2100.0, customer_segment="Consumer",
+              rfm_segment="Lost", r_score=1, f_score=4, m_score=4, recency_days=400,
+              p_alive=0.12, predicted_clv_12m=20.0, loyalty_tier="Bronze",
+              revenue_12m=0.0, next_loyalty_tier="Silver", spend_to_next_tier=400.0,
+              generation="Boomer", lifecycle_stage="Lapsed", tenure_days=1500,
+              revenue_90d=0.0, revenue_prev_90d=0.0, last_purchase_date=date(2024, 11, 26)),
+    _customer("C05", "Churned", "High Risk", health=1.21, spent=45.0, customer_segment=None,
+              rfm_segment="Hibernating", r_score=1, f_score=1, m_score=1, recency_days=300,
+              p_alive=0.25, predicted_clv_12m=3.5, loyalty_tier="Bronze",
+              revenue_12m=0.0, next_loyalty_tier="Silver", spend_to_next_tier=400.0,
+              generation=None, lifecycle_stage="Lapsed", tenure_days=800,
+              revenue_90d=0.0, revenue_prev_90d=0.0, last_purchase_date=date(2025, 3, 6)),
+    _customer("C06", "New", "Low Risk", health=4.02, spent=310.0, customer_segment="Consumer",
+              rfm_segment="New Customers", r_score=5, f_score=1, m_score=2, recency_days=10,
+              p_alive=1.0, predicted_clv_12m=210.0, loyalty_tier="Bronze",
+              revenue_12m=310.0, next_loyalty_tier="Silver", spend_to_next_tier=90.0,
+              generation="Gen Z", lifecycle_stage="New", tenure_days=30,
+              app_sessions_30d=2, app_sessions_90d=2, is_app_adopter=True,
+              revenue_90d=310.0, revenue_prev_90d=0.0, last_purchase_date=date(2025, 12, 21)),
+    _customer("C07", "New", "No Purchases", health=1.0, spent=0.0, customer_segment="SMB",
+              loyalty_tier="Bronze", revenue_12m=0.0, next_loyalty_tier="Silver",
+              spend_to_next_tier=400.0, generation="Gen Z", lifecycle_stage="Prospect",
+              tenure_days=12),
+    _customer("C08", "At Risk", "High Risk", health=2.05, spent=1800.25,
+              customer_segment="Consumer",
+              rfm_segment="At Risk", r_score=2, f_score=4, m_score=4, recency_days=150,
+              p_alive=0.28, predicted_clv_12m=90.0, loyalty_tier="Gold",
+              is_loyalty_member=True, loyalty_points=2400, revenue_12m=1300.0,
+              next_loyalty_tier="Platinum", spend_to_next_tier=1700.0,
+              generation="Millennial", lifecycle_stage="Declining", tenure_days=1000,
+              tickets_total=1, avg_satisfaction=4.0, avg_resolution_hours=6.5,
+              interactions_total=2, service_cost=25.0, net_contribution=515.08,
+              revenue_90d=100.0, revenue_prev_90d=450.0, last_purchase_date=date(2025, 8, 3)),
+]  # fmt: skip
+
+REVENUE_MONTHLY: list[dict[str, Any]] = [
+    {"month_date": date(2025, 10, 1), "customer_segment": "Consumer", "category": "Books",
+     "channel": "online", "revenue": 500.0, "orders": 5, "customers": 3, "gross_margin": 150.0,
+     "units": 7},
+    {"month_date": date(2025, 10, 1), "customer_segment": "SMB", "category": "Toys",
+     "channel": "store", "revenue": 250.0, "orders": 2, "customers": 2, "gross_margin": None,
+     "units": None},
+    {"month_date": date(2025, 11, 1), "customer_segment": "Consumer", "category": "Books",
+     "channel": "online", "revenue": 600.0, "orders": 4, "customers": 2, "gross_margin": 180.0,
+     "units": 4},
+    {"month_date": date(2025, 12, 1), "customer_segment": "Unknown", "category": "Unknown",
+     "channel": "unknown", "revenue": 90.0, "orders": 3, "customers": 1, "gross_margin": 9.0,
+     "units": 3},
+]  # fmt: skip
+
+CATEGORY_INSIGHTS: list[dict[str, Any]] = [
+    {"category": "Books", "revenue": 1100.0, "orders": 9, "customers": 4, "avg_order_value": 122.2,
+     "units": 11, "gross_margin": 330.0, "margin_pct": 0.3, "revenue_share": 0.7097,
+     "repeat_customer_rate": 0.5, "first_sale_date": date(2025, 10, 2),
+     "last_sale_date": date(2025, 11, 30)},
+    {"category": "Toys", "revenue": 250.0, "orders": 2, "customers": 2, "avg_order_value": 125.0,
+     "units": None, "gross_margin": None, "margin_pct": None, "revenue_share": 0.1613,
+     "repeat_customer_rate": 0.0, "first_sale_date": date(2025, 10, 5),
+     "last_sale_date": date(2025, 10, 9)},
+    {"category": "Unknown", "revenue": 200.0, "orders": 3, "customers": 1, "avg_order_value": 66.7,
+     "units": 3, "gross_margin": 9.0, "margin_pct": 0.1, "revenue_share": 0.129,
+     "repeat_customer_rate": 1.0, "first_sale_date": date(2025, 12, 1),
+     "last_sale_date": date(2025, 12, 3)},
+]  # fmt: skip
+
+CROSS_SELL: list[dict[str, Any]] = [
+    {"customer_id": "C02", "opportunity_type": "tier_upgrade", "recommendation": "Platinum",
+     "score": 0.8, "detail": "..."},
+    {"customer_id": "C06", "opportunity_type": "tier_upgrade", "recommendation": "Silver",
+     "score": 0.775, "detail": "..."},
+    {"customer_id": "C06", "opportunity_type": "channel_expansion", "recommendation": "online",
+     "score": 1.0, "detail": "..."},
+    {"customer_id": "C02", "opportunity_type": "category_association", "recommendation": "Toys",
+     "score": 1.8, "detail": "..."},
+    {"customer_id": "C01", "opportunity_type": "category_association", "recommendation": "Toys",
+     "score": 1.4, "detail": "..."},
+]  # fmt: skip
+
+TABLES = {
+    "customer_360": CUSTOMERS,
+    "revenue_monthly": REVENUE_MONTHLY,
+    "category_insights": CATEGORY_INSIGHTS,
+    "cross_sell_candidates": CROSS_SELL,
+}
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A data directory with the hand-built snapshot published for ORG."""
+    data_dir = tmp_path / "data"
+    write_snapshot(data_dir, ORG, SNAPSHOT_ID, TABLES, files_per_table=2)
+    return data_dir
+
+
+def make_settings(data_dir: Path, **overrides: Any) -> ApiSettings:
+    """API settings over `data_dir` for ORG; a new snapshot is noticed at once."""
+    values: dict[str, Any] = {"data_dir": data_dir, "org": ORG, "snapshot_poll_seconds": 0}
+    values.update(overrides)
+    return ApiSettings(**values)
+
+
+@pytest.fixture
+def client(data_dir: Path) -> Iterator[TestClient]:
+    """The app over the hand-built snapshot, through the ASGI transport."""
+    with TestClient(create_app(make_settings(data_dir)), raise_server_exceptions=False) as test:
+        yield test
