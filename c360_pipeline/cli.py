@@ -1,8 +1,8 @@
 """`c360-pipeline`: run, status and rollback, for cron, Airflow and the API's refresh trigger.
 
-Exit codes: 0 published (or status/rollback done); 1 failed, nothing published; 2 bad usage,
-config or unreadable input (one-line reason on stderr); 3 another run for the same
-organisation holds the lock.
+Exit codes: 0 published, skipped by `--if-changed`, or status/rollback done; 1 failed, nothing
+published; 2 bad usage, config or unreadable input (one-line reason on stderr); 3 another run
+for the same organisation holds the lock.
 """
 
 from __future__ import annotations
@@ -63,6 +63,11 @@ def _parser(settings: PipelineSettings) -> argparse.ArgumentParser:
     run.add_argument(
         "--date-order", choices=("dmy", "mdy"), help="day/month order of DD/MM-style dates"
     )
+    run.add_argument(
+        "--if-changed", action="store_true",
+        help="do nothing (exit 0) when the current snapshot was built from the same input files "
+        "(count, bytes, latest modification per source) with the same options",
+    )  # fmt: skip
     status = commands.add_parser("status", help="current snapshot, as-of, age, last run")
     status.add_argument("--org", default=settings.org)
     status.add_argument("--json", action="store_true", help="print JSON")
@@ -88,7 +93,7 @@ def _status(settings: PipelineSettings, org: str) -> dict[str, Any]:
 
 
 def _run(settings: PipelineSettings, args: argparse.Namespace) -> int:
-    from c360_pipeline.run import RunOptions, run_pipeline
+    from c360_pipeline.run import RunOptions, SkippedRun, run_pipeline, run_pipeline_if_changed
     from c360_pipeline.spark import build_spark_session
 
     options = RunOptions(
@@ -108,9 +113,13 @@ def _run(settings: PipelineSettings, args: argparse.Namespace) -> int:
     with snapshots.RunLock(settings.data_dir, args.org):
         spark = build_spark_session(settings)
         try:
-            result = run_pipeline(spark, settings, options, already_locked=True)
+            build = run_pipeline_if_changed if args.if_changed else run_pipeline
+            result = build(spark, settings, options, already_locked=True)
         finally:
             spark.stop()
+    if isinstance(result, SkippedRun):
+        print(f"Skipped: {result.reason}, snapshot {result.snapshot_id} stays current.")
+        return EXIT_OK
     quarantined = {s: r for s, r in result.quarantined.items() if r}
     print(
         f"Published snapshot {result.snapshot_id} (as of {result.as_of}) in {result.seconds:.1f}s: "

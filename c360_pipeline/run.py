@@ -36,6 +36,7 @@ from c360_pipeline.models.clv_fit import (
 )
 from c360_pipeline.quality import QualityError, check_conservation, check_customer_360
 from c360_pipeline.settings import PipelineSettings
+from c360_pipeline.stages import STAGES
 from c360_pipeline.transforms import insights
 from c360_pipeline.transforms.clv import with_clv_predictions
 from c360_pipeline.transforms.customer_360 import build_customer_360, build_customer_profiles
@@ -55,6 +56,7 @@ from c360_pipeline.transforms.rfm import measure_rfm_thresholds, with_rfm_scores
 
 log = structlog.get_logger(__name__)
 CLV_COLUMNS = ("p_alive", "expected_purchases_12m", "expected_avg_value", "predicted_clv_12m")
+INPUTS_UNCHANGED = "inputs unchanged"
 
 
 class PipelineError(RuntimeError):
@@ -85,6 +87,15 @@ class RunResult:
     stage_seconds: dict[str, float]
     seconds: float
     manifest: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SkippedRun:
+    """A `run_pipeline_if_changed` that found nothing new to build: the current snapshot stands."""
+
+    snapshot_id: str
+    reason: str
+    seconds: float
 
 
 class _Stages:
@@ -135,8 +146,98 @@ def run_pipeline(
         return _run_locked(spark, settings, options, org)
 
 
-def _run_locked(
+def run_pipeline_if_changed(
+    spark: SparkSession,
+    settings: PipelineSettings,
+    options: RunOptions,
+    *,
+    already_locked: bool = False,
+) -> RunResult | SkippedRun:
+    """Like `run_pipeline`, but build nothing if the current snapshot has this input and options."""
+    org = snapshots.validate_org(options.org)
+    if already_locked:
+        return _run_if_changed_locked(spark, settings, options, org)
+    with snapshots.RunLock(settings.data_dir, org):
+        return _run_if_changed_locked(spark, settings, options, org)
+
+
+def _run_if_changed_locked(
     spark: SparkSession, settings: PipelineSettings, options: RunOptions, org: str
+) -> RunResult | SkippedRun:
+    started = time.perf_counter()
+    input_path = options.input_path or default_input(settings, org)
+    try:
+        found = find_sources(spark, input_path)
+    except BaseException as exc:
+        _record_failure(settings, org, None, exc, started)
+        raise
+    current = _unchanged_snapshot(
+        settings, org, _input_record(input_path, found), _options_record(options)
+    )
+    if current is None:
+        # Build from this very listing: the manifest records the fingerprint just compared.
+        return _run_locked(spark, settings, options, org, found=found)
+    skipped = SkippedRun(current, INPUTS_UNCHANGED, round(time.perf_counter() - started, 2))
+    snapshots.record_run(
+        settings.data_dir,
+        org,
+        {
+            "snapshot_id": current,
+            "status": "skipped",
+            "reason": skipped.reason,
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "seconds": skipped.seconds,
+        },
+    )
+    log.info("run_skipped", org=org, snapshot_id=current, reason=skipped.reason)
+    return skipped
+
+
+def _unchanged_snapshot(
+    settings: PipelineSettings,
+    org: str,
+    input_record: dict[str, Any],
+    options_record: dict[str, Any],
+) -> str | None:
+    """The current snapshot's id if its manifest records this input and these options."""
+    current = snapshots.current_snapshot_id(settings.data_dir, org)
+    if current is None:
+        return None
+    try:
+        manifest = snapshots.read_manifest(snapshots.snapshot_dir(settings.data_dir, org, current))
+    except (OSError, ValueError):
+        return None
+    is_same = manifest.get("input") == input_record and manifest.get("options") == options_record
+    return current if is_same else None
+
+
+def _record_failure(
+    settings: PipelineSettings,
+    org: str,
+    snapshot_id: str | None,
+    exc: BaseException,
+    started: float,
+) -> None:
+    snapshots.record_run(
+        settings.data_dir,
+        org,
+        {
+            "snapshot_id": snapshot_id,
+            "status": "failed",
+            "error": f"{type(exc).__name__}: {exc}",
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "seconds": round(time.perf_counter() - started, 1),
+        },
+    )
+
+
+def _run_locked(
+    spark: SparkSession,
+    settings: PipelineSettings,
+    options: RunOptions,
+    org: str,
+    *,
+    found: dict[str, FoundSource] | None = None,
 ) -> RunResult:
     started = time.perf_counter()
     stages = _Stages(options.fail_at_stage)
@@ -146,20 +247,12 @@ def _run_locked(
     snapshot_uri = str(snapshot_path)
     log.info("run_started", org=org, snapshot_id=snapshot_id, input=input_path)
     try:
-        result = _build(spark, settings, options, stages, input_path, snapshot_id, snapshot_uri)
+        result = _build(
+            spark, settings, options, stages, input_path, snapshot_id, snapshot_uri, found
+        )
     except BaseException as exc:
         snapshots.discard(settings.data_dir, org, snapshot_id)
-        snapshots.record_run(
-            settings.data_dir,
-            org,
-            {
-                "snapshot_id": snapshot_id,
-                "status": "failed",
-                "error": f"{type(exc).__name__}: {exc}",
-                "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "seconds": round(time.perf_counter() - started, 1),
-            },
-        )
+        _record_failure(settings, org, snapshot_id, exc, started)
         raise
     result.seconds = round(time.perf_counter() - started, 2)
     result.manifest["duration_seconds"] = result.seconds
@@ -190,6 +283,20 @@ def _run_locked(
     return result
 
 
+def _input_record(input_path: str, found: dict[str, FoundSource]) -> dict[str, Any]:
+    """The manifest's `input`: the path read and every source's fingerprint."""
+    return {"path": input_path, "sources": _fingerprint(found)}
+
+
+def _options_record(options: RunOptions) -> dict[str, Any]:
+    """The manifest's `options`: the requested options that shape a snapshot's contents."""
+    return {
+        "as_of": options.as_of.isoformat() if options.as_of is not None else None,
+        "column_maps": options.column_maps,
+        "date_order": options.date_order,
+    }
+
+
 def _fingerprint(found: dict[str, FoundSource]) -> dict[str, Any]:
     return {
         name: {
@@ -211,6 +318,7 @@ def _build(
     input_path: str,
     snapshot_id: str,
     snapshot_uri: str,
+    discovered: dict[str, FoundSource] | None,
 ) -> RunResult:
     def path(table: str) -> str:
         return writers.table_path(snapshot_uri, table)
@@ -222,7 +330,9 @@ def _build(
         return df
 
     try:
-        return _build_tables(spark, settings, options, stages, input_path, snapshot_id, path, keep)
+        return _build_tables(
+            spark, settings, options, stages, input_path, snapshot_id, path, keep, discovered
+        )
     finally:
         for df in persisted:
             df.unpersist()
@@ -237,11 +347,12 @@ def _build_tables(
     snapshot_id: str,
     path: Callable[[str], str],
     keep: Callable[[DataFrame], DataFrame],
+    discovered: dict[str, FoundSource] | None,
 ) -> RunResult:
     tables: dict[str, int] = {}
 
     with stages.stage("ingest") as info:
-        found = find_sources(spark, input_path)
+        found = discovered if discovered is not None else find_sources(spark, input_path)
         validated = validate_dataset(
             spark, found, column_maps=options.column_maps, date_order=options.date_order
         )
@@ -430,7 +541,8 @@ def _build_tables(
         "as_of": as_of.isoformat(),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "status": snapshots.STATUS_COMPLETE,
-        "input": {"path": input_path, "sources": _fingerprint(found)},
+        "input": _input_record(input_path, found),
+        "options": _options_record(options),
         "sources": counts,
         "tables": {t: {"rows": n, "columns": schemas[t]} for t, n in tables.items()},
         "models": {"clv": clv_section, "rfm_thresholds": thresholds.to_dict()},
@@ -453,4 +565,14 @@ def _remove_staging(staging_path: str) -> None:
     shutil.rmtree(Path(staging_path), ignore_errors=True)
 
 
-__all__ = ["PipelineError", "QualityError", "RunOptions", "RunResult", "run_pipeline"]
+__all__ = [
+    "INPUTS_UNCHANGED",
+    "STAGES",
+    "PipelineError",
+    "QualityError",
+    "RunOptions",
+    "RunResult",
+    "SkippedRun",
+    "run_pipeline",
+    "run_pipeline_if_changed",
+]

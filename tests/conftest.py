@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
+from c360_pipeline import snapshots
+from c360_pipeline.run import RunOptions, RunResult, run_pipeline
 from c360_pipeline.settings import PipelineSettings
 from c360_pipeline.spark import build_spark_session
 from mock_data.generate import GenerationResult, GeneratorConfig, generate
@@ -108,3 +110,25 @@ def dirty_parquet_dataset(spark: SparkSession, tmp_path_factory: pytest.TempPath
         dirty_fraction=0.1,
         file_format="parquet",
     )
+
+
+@dataclass(frozen=True)
+class Published:
+    """A run over the clean generated dataset."""
+
+    settings: PipelineSettings
+    result: RunResult
+    path: Path
+
+
+@pytest.fixture(scope="session")
+def published(
+    spark: SparkSession, clean_dataset: Dataset, tmp_path_factory: pytest.TempPathFactory
+) -> Published:
+    """The clean dataset built into a snapshot for organisation 'acme'."""
+    settings = PipelineSettings(data_dir=tmp_path_factory.mktemp("data"), snapshots_keep=2)
+    result = run_pipeline(
+        spark, settings, RunOptions(org="acme", input_path=str(clean_dataset.path))
+    )
+    path = snapshots.snapshot_dir(settings.data_dir, "acme", result.snapshot_id)
+    return Published(settings, result, path)

@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -15,32 +14,10 @@ from pyspark.sql import SparkSession
 
 from c360_api.snapshots import current_snapshot
 from c360_pipeline import snapshots
-from c360_pipeline.run import PipelineError, RunOptions, RunResult, run_pipeline
+from c360_pipeline.run import STAGES, PipelineError, RunOptions, run_pipeline
 from c360_pipeline.settings import PipelineSettings
 from c360_pipeline.transforms.rfm import SEGMENTS
-from tests.conftest import CUSTOMERS, Dataset, read_ground_truth, read_rows
-
-
-@dataclass(frozen=True)
-class Published:
-    """A run over the clean generated dataset."""
-
-    settings: PipelineSettings
-    result: RunResult
-    path: Path
-
-
-@pytest.fixture(scope="session")
-def published(
-    spark: SparkSession, clean_dataset: Dataset, tmp_path_factory: pytest.TempPathFactory
-) -> Published:
-    """The clean dataset built into a snapshot for organisation 'acme'."""
-    settings = PipelineSettings(data_dir=tmp_path_factory.mktemp("data"), snapshots_keep=2)
-    result = run_pipeline(
-        spark, settings, RunOptions(org="acme", input_path=str(clean_dataset.path))
-    )
-    path = snapshots.snapshot_dir(settings.data_dir, "acme", result.snapshot_id)
-    return Published(settings, result, path)
+from tests.conftest import CUSTOMERS, Dataset, Published, read_ground_truth, read_rows
 
 
 def test_snapshot_is_published_and_readable_by_the_api(published: Published) -> None:
@@ -77,6 +54,10 @@ def test_manifest_records_counts_models_and_timings(
     assert manifest["tables"]["customer_360"]["rows"] == CUSTOMERS
     assert "customer_id string" in manifest["tables"]["customer_360"]["columns"]
     assert set(manifest["stage_seconds"]) >= {"ingest", "validate", "customer_360", "clv_models"}
+
+
+def test_stages_names_every_stage_in_the_order_it_runs(published: Published) -> None:
+    assert tuple(published.result.stage_seconds) == STAGES
 
 
 def test_customer_360_values_match_an_independent_computation(
