@@ -14,8 +14,10 @@ from c360_api.access_log import AccessLogMiddleware
 from c360_api.cache import AnswerCache
 from c360_api.engine import SnapshotEngine
 from c360_api.errors import install_error_handlers
+from c360_api.jobs import JobManager, pipeline_command
 from c360_api.metrics import RequestMetrics
-from c360_api.routers import analytics, customer_success, finance, marketing, product
+from c360_api.routers import admin, analytics, customer_success, finance, marketing, product
+from c360_api.scheduler import RefreshScheduler
 from c360_api.service import QueryService
 from c360_api.settings import ApiSettings, get_settings
 from c360_api.sql_registry import load_registry
@@ -34,6 +36,7 @@ def build_query_service(settings: ApiSettings) -> QueryService:
         poll_seconds=settings.snapshot_poll_seconds,
         threads=settings.duckdb_threads,
         memory_limit=settings.duckdb_memory_limit,
+        memory_tables=frozenset(settings.duckdb_memory_tables),
     )
     engine.open_strict(settings.org)
     cache = AnswerCache(settings.cache_ttl_seconds, settings.cache_max_entries)
@@ -46,10 +49,26 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     settings = settings or get_settings()
     service = build_query_service(settings)
     metrics = RequestMetrics()
+    jobs = JobManager(pipeline_command, env={"C360_DATA_DIR": str(settings.data_dir.resolve())})
+    scheduler = (
+        RefreshScheduler(
+            settings.refresh_cron,
+            orgs=lambda: [settings.org],
+            start=lambda org: jobs.start(org, force=False, trigger="schedule"),
+        )
+        if settings.refresh_cron
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if scheduler is not None:
+            scheduler.start()
+            log.info("refresh_schedule_started", cron=scheduler.cron)
         yield
+        if scheduler is not None:
+            scheduler.stop()
+        jobs.shutdown()
         service.engine.close()
 
     app = FastAPI(
@@ -65,6 +84,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.query_service = service
     app.state.metrics = metrics
+    app.state.jobs = jobs
     install_error_handlers(app)
     if settings.cors_origins:
         app.add_middleware(
@@ -78,4 +98,6 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(health.router)
     for team in TEAM_ROUTERS:
         app.include_router(team.router)
+    app.include_router(admin.router)
+    app.include_router(admin.prometheus_router)
     return app

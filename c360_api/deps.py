@@ -1,4 +1,8 @@
-"""FastAPI dependencies as `Annotated` aliases."""
+"""FastAPI dependencies as `Annotated` aliases.
+
+They are `async def` although they do not await: FastAPI runs a plain `def` dependency in
+the thread pool, one hop per dependency per request; these only read app state.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,12 @@ from typing import Annotated, Literal
 from fastapi import Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 
+from c360_api.jobs import JobManager
 from c360_api.service import OutputFormat, Page, QueryService
 from c360_api.settings import ApiSettings
 
 
-def get_app_settings(request: Request) -> ApiSettings:
+async def get_app_settings(request: Request) -> ApiSettings:
     """The settings the app was built with."""
     settings: ApiSettings = request.app.state.settings
     return settings
@@ -20,7 +25,7 @@ def get_app_settings(request: Request) -> ApiSettings:
 SettingsDep = Annotated[ApiSettings, Depends(get_app_settings)]
 
 
-def get_query_service(request: Request) -> QueryService:
+async def get_query_service(request: Request) -> QueryService:
     """The app's query service (registry, engine, cache)."""
     service: QueryService = request.app.state.query_service
     return service
@@ -29,7 +34,7 @@ def get_query_service(request: Request) -> QueryService:
 QueryServiceDep = Annotated[QueryService, Depends(get_query_service)]
 
 
-def get_org(settings: SettingsDep) -> str:
+async def get_org(settings: SettingsDep) -> str:
     """The organisation a request reads (the configured one until credentials name it)."""
     return settings.org
 
@@ -37,7 +42,7 @@ def get_org(settings: SettingsDep) -> str:
 OrgDep = Annotated[str, Depends(get_org)]
 
 
-def get_page(
+async def get_page(
     settings: SettingsDep,
     limit: Annotated[
         int | None,
@@ -62,7 +67,7 @@ def get_page(
 PageDep = Annotated[Page, Depends(get_page)]
 
 
-def get_output_format(
+async def get_output_format(
     output: Annotated[
         Literal["json", "csv"],
         Query(alias="format", description="`json` (the envelope) or `csv` (the same rows)."),
@@ -73,3 +78,12 @@ def get_output_format(
 
 
 FormatDep = Annotated[OutputFormat, Depends(get_output_format)]
+
+
+async def get_jobs(request: Request) -> JobManager:
+    """The app's refresh job manager."""
+    jobs: JobManager = request.app.state.jobs
+    return jobs
+
+
+JobsDep = Annotated[JobManager, Depends(get_jobs)]

@@ -10,7 +10,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from c360_api.errors import utc_now_iso
 
 Column = tuple[str, Any, str, Any]  # (name, type, description, example)
 
@@ -63,3 +66,56 @@ def envelope(name: str, columns: list[Column], message: str) -> type[BaseModel]:
     )
     model.__doc__ = f"Success envelope: {message}."
     return model
+
+
+def success_response(
+    data: Any, message: str, *, status_code: int = 200, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """The success envelope around `data` (with `count` when `data` is a list)."""
+    body: dict[str, Any] = {
+        "success": True,
+        "message": message,
+        "timestamp": utc_now_iso(),
+        "data": data,
+    }
+    if isinstance(data, list):
+        body["count"] = len(data)
+    return JSONResponse(status_code=status_code, content=body, headers=headers)
+
+
+class JobData(BaseModel):
+    """A refresh job."""
+
+    job_id: str = Field(description="Job id (32 hex digits).")
+    org: str = Field(description="Organisation refreshed.")
+    force: bool = Field(description="True when the run ignored unchanged inputs.")
+    trigger: str = Field(description="`api` or `schedule`.")
+    status: str = Field(description="running, succeeded, skipped or failed.")
+    created_at: str | None = Field(description="When the job was accepted (UTC).")
+    started_at: str | None = Field(description="When the pipeline started (UTC).")
+    finished_at: str | None = Field(description="When it ended (UTC).")
+    exit_code: int | None = Field(description="The pipeline's exit code.")
+    progress: float = Field(description="Finished stages / all stages (0–1).")
+    stage: str | None = Field(description="The last stage that finished.")
+    log_tail: list[str] = Field(description="The last lines the pipeline printed.")
+    snapshot_id: str | None = Field(description="The snapshot published (or kept).")
+    error: str | None = Field(description="Why the job failed.")
+
+
+class JobResponse(BaseModel):
+    """Success envelope around one job."""
+
+    success: bool
+    message: str
+    timestamp: str
+    data: JobData
+
+
+class JobListResponse(BaseModel):
+    """Success envelope around the organisation's jobs, newest first."""
+
+    success: bool
+    message: str
+    timestamp: str
+    data: list[JobData]
+    count: int
