@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bench import generator, pipeline
+from bench import api, generator, pipeline
 
-BENCHMARKS = ("generator", "pipeline")
+BENCHMARKS = ("generator", "pipeline", "api")
 
 
 def main() -> int:
@@ -26,6 +26,8 @@ def main() -> int:
         generator.run(sizes, args.output, args.scratch)
     if "pipeline" in selected:
         pipeline.run(sizes, args.output, args.scratch)
+    if "api" in selected:
+        api.run(max(sizes), args.output, args.scratch)
     print(f"Results written to {args.output}")
     return 0
 

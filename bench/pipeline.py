@@ -40,7 +40,7 @@ def _tail(text: str, lines: int = 15) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def _ensure_raw(raw: Path, customers: int, seed: int) -> None:
+def ensure_raw(raw: Path, customers: int, seed: int) -> None:
     """Generate the raw dataset unless a complete one for this size and seed is there."""
     metadata_file = raw / "_generator.json"
     if metadata_file.exists():
@@ -94,7 +94,7 @@ def _core_stage(transactions: Path, as_of: str, work_dir: Path) -> dict[str, Any
 def _measure_size(customers: int, scratch: Path, seed: int) -> SizeResult:
     """Build one size with the pipeline CLI, then time its core stage against DuckDB."""
     raw = scratch / f"raw-{customers}"
-    _ensure_raw(raw, customers, seed)
+    ensure_raw(raw, customers, seed)
     data_dir = (scratch / "data").resolve()
     org = f"bench{customers}"
     org_root = snapshots.org_root(data_dir, org)

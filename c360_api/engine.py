@@ -1,11 +1,13 @@
 """DuckDB over an organisation's published snapshot, swapped when `CURRENT` moves.
 
-Each snapshot gets its own in-memory DuckDB database whose views read the snapshot's Parquet
-tables. A request holds one `SnapshotDb` for all its queries (an answer never mixes two
-snapshots). When `CURRENT` names a new snapshot, the next request opens it, checks every team
-query against it, and swaps it in; requests still running on the old one finish there, and
-the old database is closed when the last of them lets go. A new snapshot whose tables do not
-fit the queries is refused (logged) and the previous one keeps serving.
+Each snapshot gets its own in-memory DuckDB database: the small per-customer and insight
+tables are loaded into DuckDB's own storage (`memory_tables`), the large ones are views over
+the snapshot's Parquet files. A request holds one `SnapshotDb` for all its queries (an answer
+never mixes two snapshots). When `CURRENT` names a new snapshot, a background thread opens it,
+checks every team query against it and swaps it in, while requests keep being answered from
+the old one; requests still running on the old one finish there, and the old database is
+closed when the last of them lets go. A new snapshot whose tables do not fit the queries is
+refused (logged) and the previous one keeps serving.
 """
 
 from __future__ import annotations
@@ -43,7 +45,12 @@ class SnapshotUnavailableError(RuntimeError):
 class SnapshotDb:
     """One snapshot's DuckDB database: views over its tables, a cursor per thread."""
 
-    def __init__(self, snapshot: PublishedSnapshot, config: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        snapshot: PublishedSnapshot,
+        config: dict[str, Any],
+        memory_tables: frozenset[str] = frozenset(),
+    ) -> None:
         self.snapshot = snapshot
         self._connection = duckdb.connect(":memory:", config=config)
         self._local = threading.local()
@@ -60,8 +67,9 @@ class SnapshotDb:
             if not table_dir.is_dir():
                 continue
             pattern = str(table_dir / "*.parquet").replace("'", "''")
+            kind = "table" if table in memory_tables else "view"
             self._connection.execute(
-                f"create view {table} as select * from read_parquet('{pattern}')"
+                f"create {kind} {table} as select * from read_parquet('{pattern}')"
             )
 
     @property
@@ -130,12 +138,14 @@ class SnapshotEngine:
         poll_seconds: float = 1.0,
         threads: int | None = None,
         memory_limit: str | None = None,
+        memory_tables: frozenset[str] = frozenset(),
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._data_dir = data_dir
         self._registry = registry
         self._poll_seconds = poll_seconds
         self._clock = clock
+        self._memory_tables = memory_tables
         self._config: dict[str, Any] = {"enable_object_cache": True}
         if threads:
             self._config["threads"] = threads
@@ -146,11 +156,12 @@ class SnapshotEngine:
         self._dbs: dict[str, SnapshotDb] = {}
         self._checked_at: dict[str, float] = {}
         self._refused: dict[str, str] = {}
+        self._swapping: set[str] = set()
 
     @contextmanager
     def open(self, org: str) -> Iterator[SnapshotDb]:
         """The organisation's current snapshot database, held for the duration of the block."""
-        db = self._acquire(org)
+        db = self.acquire(org)
         try:
             yield db
         finally:
@@ -168,7 +179,13 @@ class SnapshotEngine:
         for db in dbs:
             db.retire()
 
-    def _acquire(self, org: str) -> SnapshotDb:
+    def acquire(self, org: str) -> SnapshotDb:
+        """The organisation's serving database, counted as in use until `release()`.
+
+        Cheap while a snapshot is serving: when `CURRENT` has moved, the new snapshot is opened
+        and checked in a background thread and this request is answered from the current one.
+        Only the very first request of an organisation opens its snapshot itself (call it from
+        a worker thread; see `needs_open`)."""
         now = self._clock()
         with self._lock:
             db = self._dbs.get(org)
@@ -177,15 +194,50 @@ class SnapshotEngine:
                 return db
         pointed = _read_current_id(self._data_dir, org)
         serving = db.snapshot_id if db is not None else None
-        if pointed is None or pointed in (serving, self._refused.get(org)):
+        if db is not None or pointed is None or pointed == self._refused.get(org):
+            if (
+                db is not None
+                and pointed is not None
+                and pointed
+                not in (
+                    serving,
+                    self._refused.get(org),
+                )
+            ):
+                self._swap_in_background(org)
             return self._keep_serving(org, now, pointed)
         with self._open_lock(org):
             with self._lock:
                 db = self._dbs.get(org)
-                if db is not None and db.snapshot_id == pointed:
+                if db is not None:
                     db.acquire()
                     return db
             return self._swap(org, now)
+
+    def needs_open(self, org: str) -> bool:
+        """True when no snapshot of `org` is open yet (the next `acquire` may block)."""
+        with self._lock:
+            return org not in self._dbs
+
+    def _swap_in_background(self, org: str) -> None:
+        with self._lock:
+            if org in self._swapping:
+                return
+            self._swapping.add(org)
+
+        def swap() -> None:
+            try:
+                with self._open_lock(org):
+                    self._swap(org, self._clock()).release()
+            except SnapshotUnavailableError:
+                pass
+            except Exception:
+                log.exception("snapshot_swap_failed", org=org)
+            finally:
+                with self._lock:
+                    self._swapping.discard(org)
+
+        threading.Thread(target=swap, name=f"c360-swap-{org}", daemon=True).start()
 
     def _keep_serving(self, org: str, now: float, pointed: str | None) -> SnapshotDb:
         with self._lock:
@@ -205,7 +257,7 @@ class SnapshotEngine:
 
     def _open_checked(self, snapshot: PublishedSnapshot) -> SnapshotDb:
         try:
-            db = SnapshotDb(snapshot, self._config)
+            db = SnapshotDb(snapshot, self._config, self._memory_tables)
         except duckdb.Error as exc:
             raise QueryRegistryError(
                 f"snapshot {snapshot.snapshot_id}: cannot open its tables: {exc}"

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import orjson
 from fastapi import Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from c360_api.cache import AnswerCache, CachedAnswer
 from c360_api.engine import SnapshotDb, SnapshotEngine
@@ -74,7 +75,7 @@ class QueryService:
             total = int(counted[0][0])
         return QueryAnswer(columns=columns, rows=rows, total=total, snapshot_id=db.snapshot_id)
 
-    def respond(
+    async def respond(
         self,
         request: Request,
         org: str,
@@ -85,16 +86,27 @@ class QueryService:
         output: OutputFormat = "json",
         message: str,
     ) -> Response:
-        """The HTTP response for one team query: cached bytes, 304, or a fresh answer."""
+        """The HTTP response for one team query: cached bytes, 304, or a fresh answer.
+
+        A cache hit is served on the event loop (a lookup and a copy of bytes); everything
+        that blocks - opening an organisation's first snapshot, running DuckDB, rendering -
+        runs in the thread pool."""
         query = self.registry.get(*query_key)
-        with self.engine.open(org) as db:
+        if self.engine.needs_open(org):
+            db = await run_in_threadpool(self.engine.acquire, org)
+        else:
+            db = self.engine.acquire(org)
+        try:
             key = (org, db.snapshot_id, query.key, _normalise(parameters), page, output)
             answer = self.cache.get(key)
             cache_hit = answer is not None
             if answer is None:
-                fetched = self.fetch(db, query, parameters, page)
-                answer = render(fetched, page, output, message, query.name)
+                answer = await run_in_threadpool(
+                    self.answer, db, query, parameters, page, output, message
+                )
                 self.cache.put(key, answer)
+        finally:
+            db.release()
         state = request.state
         state.query_name = query.key
         state.cache_hit = cache_hit
@@ -104,6 +116,18 @@ class QueryService:
             return Response(status_code=304, headers=headers)
         body = answer.head + utc_now_iso().encode() + answer.tail if answer.head else answer.tail
         return Response(content=body, media_type=answer.media_type, headers=headers)
+
+    def answer(
+        self,
+        db: SnapshotDb,
+        query: SqlQuery,
+        parameters: Mapping[str, Any],
+        page: Page,
+        output: OutputFormat,
+        message: str,
+    ) -> CachedAnswer:
+        """Run and render one page of a query (blocking)."""
+        return render(self.fetch(db, query, parameters, page), page, output, message, query.name)
 
 
 def render(

@@ -29,6 +29,16 @@ class ApiSettings(BaseSettings):
         1.0, ge=0, description="How often a request may re-read CURRENT to notice a new snapshot."
     )
     duckdb_threads: int | None = Field(None, ge=1, description="DuckDB threads (default: cores).")
+    duckdb_memory_tables: list[str] = Field(
+        default_factory=lambda: [
+            "customer_360",
+            "category_associations",
+            "revenue_monthly",
+            "category_insights",
+            "cross_sell_candidates",
+        ],
+        description="Snapshot tables loaded into DuckDB memory; the others are Parquet views.",
+    )
     duckdb_memory_limit: str | None = Field(None, description="DuckDB memory limit, e.g. '4GB'.")
     refresh_cron: str | None = Field(
         None, description="Cron expression for scheduled refreshes (off when unset)."

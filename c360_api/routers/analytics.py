@@ -46,7 +46,7 @@ ProfilesResponse = envelope("CustomerProfilesResponse", PROFILES, PROFILES_MESSA
     responses=responses_for(ProfilesResponse, PROFILES),
     summary="Customer profiles by status and health",
 )
-def customer_profiles(
+async def customer_profiles(
     request: Request,
     service: QueryServiceDep,
     org: OrgDep,
@@ -62,7 +62,7 @@ def customer_profiles(
 ) -> Response:
     """Customer profiles filtered by status and minimum health score, healthiest first."""
     statuses = sorted(set(customer_status or ALL_STATUSES))
-    return service.respond(
+    return await service.respond(
         request,
         org,
         ("analytics", "customer_profiles"),

@@ -81,7 +81,7 @@ add_query_route(
     responses=responses_for(ChurnRiskResponse, CHURN_RISK),
     summary="Churn-risk customers (retention list)",
 )
-def churn_risk_customers(
+async def churn_risk_customers(
     request: Request,
     service: QueryServiceDep,
     org: OrgDep,
@@ -92,7 +92,7 @@ def churn_risk_customers(
     ] = 0.0,
 ) -> Response:
     """Customers at high or medium churn risk, most valuable first."""
-    return service.respond(
+    return await service.respond(
         request,
         org,
         ("marketing", "churn_risk_customers"),

@@ -41,14 +41,16 @@ def add_query_route(
     """Add `GET <path>` answering the parameterless query `sql/<team>/<name>.sql`."""
     model = envelope(_model_name(query[1]), columns, message)
 
-    def handler(
+    async def handler(
         request: Request,
         service: QueryServiceDep,
         org: OrgDep,
         page: PageDep,
         output: FormatDep,
     ) -> Response:
-        return service.respond(request, org, query, {}, page=page, output=output, message=message)
+        return await service.respond(
+            request, org, query, {}, page=page, output=output, message=message
+        )
 
     handler.__name__ = query[1]
     handler.__doc__ = f"{summary}."

@@ -16,7 +16,7 @@ final as (
         generation,
         count(*) as customers,
         sum(case when is_app_adopter then 1 else 0 end) as app_adopters,
-        round(avg(case when is_app_adopter then 1.0 else 0.0 end), 4) as app_adoption_rate,
+        round(avg(case when is_app_adopter then 1 else 0 end), 4) as app_adoption_rate,
         sum(
             case when app_sessions_90d + web_sessions_90d > 0 then 1 else 0 end
         ) as digitally_active_90d,

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog
 import uvicorn
 from fastapi.testclient import TestClient
 
@@ -21,6 +22,27 @@ from c360_api.settings import REPO_SQL_DIR
 from c360_api.sql_registry import load_registry
 from tests.c360_api.conftest import CUSTOMERS, ORG, SNAPSHOT_ID, TABLES, make_settings
 from tests.c360_api.snapshot_builder import write_snapshot
+
+
+def serving(client: TestClient, path: str, snapshot_id: str) -> httpx.Response:
+    """Request `path` until it is answered from `snapshot_id` (swaps happen in the background)."""
+    deadline = time.monotonic() + 20
+    while True:
+        response = client.get(path)
+        if response.headers.get("x-snapshot-id") == snapshot_id:
+            return response
+        assert time.monotonic() < deadline, f"{snapshot_id} was never served"
+        time.sleep(0.02)
+
+
+def wait_for_swap(engine: SnapshotEngine, org: str, snapshot_id: str) -> None:
+    """Let the engine's background swap to `snapshot_id` finish."""
+    deadline = time.monotonic() + 20
+    while (db := engine.current(org)) is None or db.snapshot_id != snapshot_id:
+        assert time.monotonic() < deadline, f"{snapshot_id} was never swapped in"
+        with engine.open(org):
+            pass
+        time.sleep(0.02)
 
 
 def _scaled_tables(factor: float) -> dict[str, Any]:
@@ -36,8 +58,7 @@ def test_a_new_snapshot_replaces_the_old_and_its_cached_answers(
     before = client.get(path)
     assert before.json()["data"][0]["total_spent"] == 2100.0
     write_snapshot(data_dir, ORG, "20260102T000000Z-bbbbbb", _scaled_tables(2))
-    after = client.get(path)
-    assert after.headers["x-snapshot-id"] == "20260102T000000Z-bbbbbb"
+    after = serving(client, path, "20260102T000000Z-bbbbbb")
     assert after.json()["data"][0]["total_spent"] == 4200.0
     assert after.headers["etag"] != before.headers["etag"]
     stale = client.get(path, headers={"If-None-Match": before.headers["etag"]})
@@ -50,14 +71,21 @@ def test_a_snapshot_the_queries_do_not_fit_is_refused_and_the_old_one_serves(
     assert client.get("/finance/revenue-analysis").status_code == 200
     broken = write_snapshot(data_dir, ORG, "20260103T000000Z-cccccc", TABLES)
     shutil.rmtree(broken / "revenue_monthly")
-    response = client.get("/finance/revenue-analysis")
-    assert response.status_code == 200
-    assert response.headers["x-snapshot-id"] == SNAPSHOT_ID
-    fixed = write_snapshot(data_dir, ORG, "20260104T000000Z-dddddd", TABLES)
-    assert fixed.is_dir()
-    assert client.get("/finance/revenue-analysis").headers["x-snapshot-id"] == (
-        "20260104T000000Z-dddddd"
-    )
+    engine = client.app.state.query_service.engine  # type: ignore[attr-defined]
+    with structlog.testing.capture_logs() as logs:
+        for _ in range(20):
+            response = client.get("/finance/revenue-analysis")
+            assert response.status_code == 200
+            assert response.headers["x-snapshot-id"] == SNAPSHOT_ID
+            if any(entry["event"] == "snapshot_refused" for entry in logs):
+                break
+            time.sleep(0.05)
+    refused = [entry for entry in logs if entry["event"] == "snapshot_refused"]
+    assert [entry["snapshot_id"] for entry in refused] == ["20260103T000000Z-cccccc"]
+    assert "revenue_analysis.sql" in refused[0]["reason"]
+    write_snapshot(data_dir, ORG, "20260104T000000Z-dddddd", TABLES)
+    serving(client, "/finance/revenue-analysis", "20260104T000000Z-dddddd")
+    assert engine.current(ORG).snapshot_id == "20260104T000000Z-dddddd"
 
 
 def test_a_request_in_flight_keeps_its_snapshot_until_it_lets_go(data_dir: Path) -> None:
@@ -65,6 +93,7 @@ def test_a_request_in_flight_keeps_its_snapshot_until_it_lets_go(data_dir: Path)
     sql = "select max(total_spent) from customer_360"
     with engine.open(ORG) as old:
         write_snapshot(data_dir, ORG, "20260102T000000Z-bbbbbb", _scaled_tables(3))
+        wait_for_swap(engine, ORG, "20260102T000000Z-bbbbbb")
         with engine.open(ORG) as new:
             assert new.snapshot_id == "20260102T000000Z-bbbbbb"
             assert new.execute(sql, {})[1] == [(9600.0,)]
@@ -85,9 +114,9 @@ def test_the_poll_interval_bounds_how_often_current_is_read(data_dir: Path) -> N
     now[0] = 4.0
     with engine.open(ORG) as db:
         assert db.snapshot_id == SNAPSHOT_ID
+    assert engine.current(ORG).snapshot_id == SNAPSHOT_ID  # type: ignore[union-attr]
     now[0] = 5.5
-    with engine.open(ORG) as db:
-        assert db.snapshot_id == "20260102T000000Z-bbbbbb"
+    wait_for_swap(engine, ORG, "20260102T000000Z-bbbbbb")
     engine.close()
 
 

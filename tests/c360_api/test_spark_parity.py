@@ -1,0 +1,85 @@
+"""Every team query gives the same rows on DuckDB and on Spark SQL over one real snapshot,
+and the hand-built test snapshots have the pipeline's exact schemas."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Any
+
+import pytest
+from pyspark.sql import SparkSession
+
+from c360_api.engine import SNAPSHOT_TABLES, SnapshotDb
+from c360_api.settings import REPO_SQL_DIR
+from c360_api.snapshots import current_snapshot
+from c360_api.sql_registry import SqlQuery, load_registry
+from tests.c360_api.snapshot_builder import SCHEMAS
+from tests.conftest import Published
+
+QUERIES = list(load_registry(REPO_SQL_DIR))
+PARAMETERS: dict[str, Any] = {
+    "min_lifetime_value": 150.0,
+    "customer_statuses": ["Active", "At Risk"],
+    "min_health_score": 2.0,
+}
+
+
+def to_spark_sql(sql: str) -> str:
+    """DuckDB's `$name` parameter markers as Spark SQL's `:name`."""
+    return re.sub(r"\$([a-z][a-z0-9_]*)", r":\1", sql)
+
+
+@pytest.fixture(scope="module")
+def spark_views(spark: SparkSession, published: Published) -> SparkSession:
+    """A Spark session whose temporary views are the snapshot's tables."""
+    session = spark.newSession()
+    for table in SNAPSHOT_TABLES:
+        session.read.parquet(str(published.path / table)).createOrReplaceTempView(table)
+    return session
+
+
+@pytest.fixture(scope="module")
+def duck(published: Published) -> Iterator[SnapshotDb]:
+    """DuckDB over the same snapshot, as the API opens it."""
+    snapshot = current_snapshot(published.settings.data_dir, "acme")
+    assert snapshot is not None
+    db = SnapshotDb(snapshot, {})
+    yield db
+    db.retire()
+
+
+def _same(left: Any, right: Any) -> bool:
+    if isinstance(left, float) or isinstance(right, float):
+        if left is None or right is None:
+            return left is right
+        return bool(left == pytest.approx(right, rel=1e-9, abs=1e-9))
+    if isinstance(left, datetime) and isinstance(right, datetime):
+        return left.replace(tzinfo=None) == right.replace(tzinfo=None)
+    if isinstance(left, date | datetime) or isinstance(right, date | datetime):
+        return str(left) == str(right)
+    return bool(left == right)
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=[query.key for query in QUERIES])
+def test_query_gives_the_same_rows_on_duckdb_and_spark_sql(
+    query: SqlQuery, duck: SnapshotDb, spark_views: SparkSession
+) -> None:
+    parameters = {name: PARAMETERS[name] for name in query.parameters}
+    columns, duck_rows = duck.execute(query.sql, parameters)
+    spark_df = spark_views.sql(to_spark_sql(query.sql), args=parameters)
+    spark_rows = [tuple(row) for row in spark_df.collect()]
+    assert spark_df.columns == columns
+    assert duck_rows, f"{query.key} returned no rows: the parity check would be vacuous"
+    assert len(spark_rows) == len(duck_rows)
+    for duck_row, spark_row in zip(duck_rows, spark_rows, strict=True):
+        for column, left, right in zip(columns, duck_row, spark_row, strict=True):
+            assert _same(left, right), (query.key, column, duck_row, spark_row)
+
+
+def test_the_hand_built_snapshots_have_the_pipelines_schemas(published: Published) -> None:
+    manifest = json.loads((published.path / "manifest.json").read_text())
+    for table in SNAPSHOT_TABLES:
+        assert manifest["tables"][table]["columns"] == SCHEMAS[table], table
