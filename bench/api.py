@@ -32,6 +32,7 @@ ENDPOINTS = [
     ("customer profiles: 2 statuses + health filter, page of 100",
      "/analytics/customer-profiles?customer_status=Active&customer_status=New"
      "&min_health_score=3&limit=100"),
+    ("category insights: a small insight table", "/product/category-insights"),
 ]  # fmt: skip
 BARE_PATH = "/bench/bare"
 LATENCY_USERS = 1

@@ -71,7 +71,9 @@ class QueryService:
         if len(rows) < page.limit and (rows or page.offset == 0):
             total = page.offset + len(rows)
         else:
-            _, counted = db.execute(f"select count(*) from ({query.sql}) as answer", bound)
+            _, counted = db.execute(
+                f"select count(*) from ({query.unordered_sql}) as answer", bound
+            )
             total = int(counted[0][0])
         return QueryAnswer(columns=columns, rows=rows, total=total, snapshot_id=db.snapshot_id)
 

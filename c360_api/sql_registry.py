@@ -8,6 +8,7 @@ names a missing table or column fails fast with the file's path in the message.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +32,9 @@ class SqlQuery:
     path: Path
     sql: str
     parameters: frozenset[str]
+    unordered_sql: str
+    """The query without its final `order by`: what counting its rows needs (DuckDB keeps a
+    subquery's order, so `count(*)` over the ordered query would sort every row first)."""
 
     @property
     def key(self) -> str:
@@ -97,7 +101,41 @@ def load_query(path: Path) -> SqlQuery:
     bad = sorted(p for p in parameters if not NAME_PATTERN.fullmatch(p))
     if bad:
         raise QueryRegistryError(f"{path}: parameters must be $snake_case names, got {bad}")
-    return SqlQuery(team=team, name=name, path=path, sql=sql, parameters=parameters)
+    return SqlQuery(
+        team=team,
+        name=name,
+        path=path,
+        sql=sql,
+        parameters=parameters,
+        unordered_sql=_without_final_order_by(sql),
+    )
+
+
+def _without_final_order_by(sql: str) -> str:
+    """`sql` with the top-level `order by` removed, through DuckDB's own parser (the AST as
+    JSON, minus the order modifier, back to SQL); the original text when that is not possible."""
+    connection = duckdb.connect(":memory:")
+    try:
+        serialized = connection.execute("select json_serialize_sql($sql)", {"sql": sql}).fetchone()
+        if serialized is None:
+            return sql
+        tree = json.loads(serialized[0])
+        if tree.get("error"):
+            return sql
+        node = tree["statements"][0]["node"]
+        modifiers = node.get("modifiers", [])
+        kept = [m for m in modifiers if m.get("type") != "ORDER_MODIFIER"]
+        if len(kept) == len(modifiers):
+            return sql
+        node["modifiers"] = kept
+        result = connection.execute(
+            "select json_deserialize_sql($tree)", {"tree": json.dumps(tree)}
+        ).fetchone()
+        return str(result[0]) if result and result[0] else sql
+    except (duckdb.Error, KeyError, IndexError, TypeError, ValueError):
+        return sql
+    finally:
+        connection.close()
 
 
 def _first_line(exc: BaseException) -> str:

@@ -81,3 +81,19 @@ def test_without_a_snapshot_start_up_succeeds_and_queries_answer_503(tmp_path: P
     body = response.json()
     assert body["error_type"] == "service_unavailable"
     assert "no published snapshot" in body["error_message"]
+
+
+def test_rows_are_counted_without_the_final_order_by(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "finance",
+        "ordered",
+        "select customer_id, row_number() over (order by total_spent) as rank_by_spend\n"
+        "from customer_360 where total_spent > $floor order by total_spent desc",
+    )
+    query = load_query(path)
+    assert "order by total_spent desc" in query.sql
+    unordered = query.unordered_sql.lower()
+    assert not unordered.rstrip().endswith("desc")
+    assert "over (order by total_spent)" in unordered, "a window's order is kept"
+    assert "$floor" in unordered
