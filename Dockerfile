@@ -26,5 +26,6 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=120s \
     CMD python -c "import urllib.request as u; u.urlopen('http://127.0.0.1:8000/openapi.json')"
 
-# Generate demo data once (kept in the /data volume), then serve.
-CMD ["sh", "-c", "python -m mock_data --customers ${DEMO_CUSTOMERS:-10000} --if-missing && exec c360-api serve"]
+# Generate demo data once (kept in the /data volume), build a snapshot unless the inputs are
+# unchanged since the last one, then serve.
+CMD ["sh", "-c", "python -m mock_data --customers ${DEMO_CUSTOMERS:-10000} --if-missing && c360-pipeline run --if-changed && exec c360-api serve"]
