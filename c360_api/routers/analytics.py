@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
-from c360_api.deps import FormatDep, OrgDep, PageDep, QueryServiceDep
+from c360_api.deps import TeamQueryDep
 from c360_api.envelopes import Column, envelope
 from c360_api.routers.team_route import responses_for
 
@@ -48,10 +48,7 @@ ProfilesResponse = envelope("CustomerProfilesResponse", PROFILES, PROFILES_MESSA
 )
 async def customer_profiles(
     request: Request,
-    service: QueryServiceDep,
-    org: OrgDep,
-    page: PageDep,
-    output: FormatDep,
+    team_query: TeamQueryDep,
     customer_status: Annotated[
         list[CustomerStatus] | None,
         Query(description="Keep these statuses (repeat the parameter); default: all."),
@@ -62,12 +59,9 @@ async def customer_profiles(
 ) -> Response:
     """Customer profiles filtered by status and minimum health score, healthiest first."""
     statuses = sorted(set(customer_status or ALL_STATUSES))
-    return await service.respond(
+    return await team_query.respond(
         request,
-        org,
         ("analytics", "customer_profiles"),
         {"customer_statuses": statuses, "min_health_score": min_health_score},
-        page=page,
-        output=output,
-        message=PROFILES_MESSAGE,
+        PROFILES_MESSAGE,
     )

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from c360_api.deps import FormatDep, OrgDep, PageDep, QueryServiceDep
+from c360_api.deps import TeamQueryDep
 from c360_api.envelopes import Column, envelope
 from c360_api.routers.team_route import add_query_route, responses_for
 
@@ -83,23 +83,17 @@ add_query_route(
 )
 async def churn_risk_customers(
     request: Request,
-    service: QueryServiceDep,
-    org: OrgDep,
-    page: PageDep,
-    output: FormatDep,
+    team_query: TeamQueryDep,
     min_lifetime_value: Annotated[
         float, Query(ge=0, description="Only customers whose lifetime spend is at least this.")
     ] = 0.0,
 ) -> Response:
     """Customers at high or medium churn risk, most valuable first."""
-    return await service.respond(
+    return await team_query.respond(
         request,
-        org,
         ("marketing", "churn_risk_customers"),
         {"min_lifetime_value": min_lifetime_value},
-        page=page,
-        output=output,
-        message=CHURN_RISK_MESSAGE,
+        CHURN_RISK_MESSAGE,
     )
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from c360_api.deps import FormatDep, OrgDep, PageDep, QueryServiceDep
+from c360_api.deps import TeamQueryDep
 from c360_api.envelopes import Column, envelope
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -41,16 +41,8 @@ def add_query_route(
     """Add `GET <path>` answering the parameterless query `sql/<team>/<name>.sql`."""
     model = envelope(_model_name(query[1]), columns, message)
 
-    async def handler(
-        request: Request,
-        service: QueryServiceDep,
-        org: OrgDep,
-        page: PageDep,
-        output: FormatDep,
-    ) -> Response:
-        return await service.respond(
-            request, org, query, {}, page=page, output=output, message=message
-        )
+    async def handler(request: Request, team_query: TeamQueryDep) -> Response:
+        return await team_query.respond(request, query, {}, message)
 
     handler.__name__ = query[1]
     handler.__doc__ = f"{summary}."
