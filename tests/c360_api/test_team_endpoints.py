@@ -5,13 +5,21 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from c360_api.app import create_app
 from tests.c360_api import expected
-from tests.c360_api.conftest import CATEGORY_INSIGHTS, CROSS_SELL, CUSTOMERS, REVENUE_MONTHLY
+from tests.c360_api.conftest import (
+    CATEGORY_INSIGHTS,
+    CROSS_SELL,
+    CUSTOMERS,
+    REVENUE_MONTHLY,
+    make_settings,
+)
 
 
 def _categories() -> list[dict[str, Any]]:
@@ -183,3 +191,31 @@ def test_every_team_route_is_documented_with_its_rows(client: TestClient) -> Non
         assert "text/csv" in content
         for parameter in operation.get("parameters", []):
             assert parameter.get("description"), (route, parameter["name"])
+
+
+def test_cors_allows_only_the_configured_origins(data_dir: Path) -> None:
+    settings = make_settings(data_dir, cors_origins=["https://bi.example.com"])
+    with TestClient(create_app(settings)) as cors_client:
+        allowed = cors_client.get(
+            "/finance/revenue-analysis", headers={"Origin": "https://bi.example.com"}
+        )
+        other = cors_client.get(
+            "/finance/revenue-analysis", headers={"Origin": "https://evil.test"}
+        )
+    assert allowed.headers["access-control-allow-origin"] == "https://bi.example.com"
+    assert "etag" in allowed.headers["access-control-expose-headers"].lower()
+    assert "access-control-allow-origin" not in other.headers
+
+
+def test_every_team_route_has_an_example_response(client: TestClient) -> None:
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    for path, _ in CASES:
+        route = path.split("?")[0]
+        operation = client.get("/openapi.json").json()["paths"][route]["get"]
+        reference = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+        schema = schemas[reference.rsplit("/", 1)[1]]
+        (example,) = schema["examples"]
+        assert example["success"] is True
+        assert set(example["data"][0]) == set(
+            schemas[schema["properties"]["data"]["items"]["$ref"].rsplit("/", 1)[1]]["properties"]
+        )
