@@ -1,7 +1,7 @@
 -- Lifetime value by customer segment: historic value to date and the predicted next 12 months.
 with customers as (
     select
-        coalesce(customer_segment, 'Unknown') as customer_segment,
+        customer_segment as segment_value,
         orders,
         historic_clv,
         total_spent,
@@ -13,7 +13,7 @@ with customers as (
 
 final as (
     select
-        customer_segment,
+        coalesce(segment_value, 'Unknown') as customer_segment,
         count(*) as customer_count,
         sum(case when orders > 0 then 1 else 0 end) as buyers,
         round(avg(historic_clv), 2) as avg_lifetime_value,
@@ -23,7 +23,7 @@ final as (
         round(sum(predicted_clv_12m), 2) as total_predicted_clv_12m,
         round(avg(p_alive), 4) as avg_p_alive
     from customers
-    group by customer_segment
+    group by segment_value
 )
 
 select * from final

@@ -1,7 +1,7 @@
 -- Profitability by customer segment: revenue, gross margin, service cost, net contribution.
 with customers as (
     select
-        coalesce(customer_segment, 'Unknown') as customer_segment,
+        customer_segment as segment_value,
         total_spent,
         gross_margin,
         service_cost,
@@ -11,7 +11,7 @@ with customers as (
 
 final as (
     select
-        customer_segment,
+        coalesce(segment_value, 'Unknown') as customer_segment,
         count(*) as customers,
         round(sum(total_spent), 2) as revenue,
         round(sum(gross_margin), 2) as gross_margin,
@@ -21,7 +21,7 @@ final as (
         round(avg(net_contribution), 2) as avg_net_contribution,
         sum(case when net_contribution < 0 then 1 else 0 end) as unprofitable_customers
     from customers
-    group by customer_segment
+    group by segment_value
 )
 
 select * from final

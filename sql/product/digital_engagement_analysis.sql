@@ -1,7 +1,7 @@
 -- App and web engagement by generation: adoption, sessions over 30 and 90 days, spend.
 with customers as (
     select
-        coalesce(generation, 'Unknown') as generation,
+        generation as generation_value,
         is_app_adopter,
         app_sessions_30d,
         web_sessions_30d,
@@ -13,7 +13,7 @@ with customers as (
 
 final as (
     select
-        generation,
+        coalesce(generation_value, 'Unknown') as generation,
         count(*) as customers,
         sum(case when is_app_adopter then 1 else 0 end) as app_adopters,
         round(avg(case when is_app_adopter then 1 else 0 end), 4) as app_adoption_rate,
@@ -25,7 +25,7 @@ final as (
         round(avg(app_sessions_90d), 2) as avg_app_sessions_90d,
         round(avg(web_sessions_90d), 2) as avg_web_sessions_90d,
         round(avg(total_spent), 2) as avg_total_spent,
-        case generation
+        case generation_value
             when 'Gen Z' then 1
             when 'Millennial' then 2
             when 'Gen X' then 3
@@ -34,7 +34,7 @@ final as (
             else 6
         end as generation_rank
     from customers
-    group by generation
+    group by generation_value
 )
 
 select * from final

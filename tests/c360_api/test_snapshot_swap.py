@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import httpx
 import pytest
 import structlog
@@ -17,7 +18,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from c360_api.app import create_app
-from c360_api.engine import SnapshotEngine
+from c360_api.engine import SnapshotEngine, load_table
 from c360_api.settings import REPO_SQL_DIR
 from c360_api.sql_registry import load_registry
 from tests.c360_api.conftest import CUSTOMERS, ORG, SNAPSHOT_ID, TABLES, make_settings
@@ -188,3 +189,23 @@ def test_refreshing_under_load_fails_no_request_and_mixes_no_answers(
     for snapshot_id, spent, offset in answers:
         factor = factors[snapshot_id]
         assert spent == [value * factor for value in base[offset : offset + 2]], snapshot_id
+
+
+def test_memory_tables_keep_text_semantics_with_enums() -> None:
+    connection = duckdb.connect()
+    load_table(
+        connection,
+        "t",
+        "select * from (values ('b', 'x1'), ('a', 'x2'), ('B', 'x3'), (null, 'x4')) v(s, id)",
+    )
+    kinds = dict(connection.execute("select column_name, column_type from (describe t)").fetchall())
+    assert kinds["s"].startswith("ENUM")
+    ordered = connection.execute("select s from t order by s nulls last").fetchall()
+    assert ordered == [("B",), ("a",), ("b",), (None,)], "an ENUM sorts like its text"
+    assert connection.execute("select count(*) from t where s = 'zzz'").fetchone() == (0,)
+    assert connection.execute(
+        "select count(*) from t where array_contains($values, s)", {"values": ["a", "zzz"]}
+    ).fetchone() == (1,)
+    assert connection.execute(
+        "select coalesce(s, 'Unknown') from t where id = 'x4'"
+    ).fetchone() == ("Unknown",)

@@ -13,7 +13,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from c360_api.engine import SNAPSHOT_TABLES, SnapshotDb
-from c360_api.settings import REPO_SQL_DIR
+from c360_api.settings import REPO_SQL_DIR, ApiSettings
 from c360_api.snapshots import current_snapshot
 from c360_api.sql_registry import SqlQuery, load_registry
 from tests.c360_api.snapshot_builder import SCHEMAS
@@ -43,10 +43,10 @@ def spark_views(spark: SparkSession, published: Published) -> SparkSession:
 
 @pytest.fixture(scope="module")
 def duck(published: Published) -> Iterator[SnapshotDb]:
-    """DuckDB over the same snapshot, as the API opens it."""
+    """DuckDB over the same snapshot, as the API opens it (tables in memory, text as ENUMs)."""
     snapshot = current_snapshot(published.settings.data_dir, "acme")
     assert snapshot is not None
-    db = SnapshotDb(snapshot, {})
+    db = SnapshotDb(snapshot, {}, frozenset(ApiSettings().duckdb_memory_tables))
     yield db
     db.retire()
 
