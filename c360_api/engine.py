@@ -38,6 +38,7 @@ SNAPSHOT_TABLES = (
 )
 
 
+LATE_MATERIALIZATION_ROWS = 1000
 ENUM_MAX_VALUES = 256  # text columns with at most this many values are loaded as ENUMs
 
 
@@ -190,7 +191,12 @@ class SnapshotEngine:
         self._poll_seconds = poll_seconds
         self._clock = clock
         self._memory_tables = memory_tables
-        self._config: dict[str, Any] = {"enable_object_cache": True}
+        # Late materialization: a top-N page is found on its sort keys and row ids, and only its
+        # rows read in full (DuckDB's default stops at 50 rows; pages here default to 1000).
+        self._config: dict[str, Any] = {
+            "enable_object_cache": True,
+            "late_materialization_max_rows": LATE_MATERIALIZATION_ROWS,
+        }
         if threads:
             self._config["threads"] = threads
         if memory_limit:
