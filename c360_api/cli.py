@@ -22,5 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level)
     base = f"http://{args.host}:{args.port}"
     print(f"C360 API on {base}  (docs {base}/docs, health {base}/health)", flush=True)
-    uvicorn.run("c360_api.app:create_app", factory=True, host=args.host, port=args.port)
+    # The app writes its own JSON access log (request id, route, cache hit, snapshot).
+    uvicorn.run(
+        "c360_api.app:create_app", factory=True, host=args.host, port=args.port, access_log=False
+    )
     return 0
