@@ -15,15 +15,11 @@ from typing import Any
 from bench.measure import Measurement, run_measured
 from bench.report import machine_line, write_section
 from c360_pipeline import snapshots
+from c360_pipeline.stages import STAGES
 
 BUILD_TARGET_SECONDS = 180.0
 BUILD_TARGET_CUSTOMERS = 1_000_000
 RATIO_TARGET = 2.5
-STAGE_ORDER = (
-    "ingest", "validate", "quarantine", "as_of", "transactions", "customer_summary",
-    "rfm", "clv_models", "customer_360", "insights", "quality",
-)  # fmt: skip
-"""The order `c360_pipeline.run` runs its stages in (the manifest stores them sorted)."""
 
 
 @dataclass(frozen=True)
@@ -164,7 +160,7 @@ def _by_size_table(results: list[SizeResult], label: str, rows: dict[str, list[s
 
 def _stage_rows(results: list[SizeResult]) -> dict[str, list[str]]:
     """Seconds per pipeline stage, in stage order, one cell per size."""
-    stages = list(STAGE_ORDER)
+    stages = list(STAGES)  # run order (the manifest stores them sorted)
     for result in results:
         stages += [s for s in result.manifest["stage_seconds"] if s not in stages]
     stages = [s for s in stages if any(s in r.manifest["stage_seconds"] for r in results)]
