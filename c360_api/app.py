@@ -16,7 +16,15 @@ from c360_api.engine import SnapshotEngine
 from c360_api.errors import install_error_handlers
 from c360_api.jobs import JobManager, pipeline_command
 from c360_api.metrics import RequestMetrics
-from c360_api.routers import admin, analytics, customer_success, finance, marketing, product
+from c360_api.routers import (
+    admin,
+    analytics,
+    customer_success,
+    customers,
+    finance,
+    marketing,
+    product,
+)
 from c360_api.scheduler import RefreshScheduler
 from c360_api.service import QueryService
 from c360_api.settings import ApiSettings, get_settings
@@ -24,7 +32,7 @@ from c360_api.sql_registry import load_registry
 
 log = structlog.get_logger(__name__)
 
-TEAM_ROUTERS = (marketing, product, finance, customer_success, analytics)
+TEAM_ROUTERS = (marketing, product, finance, customer_success, analytics, customers)
 
 
 def build_query_service(settings: ApiSettings) -> QueryService:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any, Literal
 
 import orjson
@@ -23,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from c360_api.cache import AnswerCache, CachedAnswer
 from c360_api.engine import SnapshotDb, SnapshotEngine
-from c360_api.errors import utc_now_iso
+from c360_api.errors import error_response, utc_now_iso
 from c360_api.sql_registry import QueryRegistry, SqlQuery
 
 OutputFormat = Literal["json", "csv"]
@@ -48,6 +49,10 @@ class QueryAnswer:
     rows: list[tuple[Any, ...]]
     total: int
     snapshot_id: str
+
+
+Renderer = Callable[[QueryAnswer], CachedAnswer | None]
+"""Shapes a fetched answer into cached bytes; None means "not found" (404)."""
 
 
 class QueryService:
@@ -87,12 +92,15 @@ class QueryService:
         page: Page,
         output: OutputFormat = "json",
         message: str,
+        renderer: Renderer | None = None,
+        not_found: str = "no such record",
     ) -> Response:
-        """The HTTP response for one team query: cached bytes, 304, or a fresh answer.
+        """The HTTP response for one query: cached bytes, 304, or a fresh answer.
 
-        A cache hit is served on the event loop (a lookup and a copy of bytes); everything
-        that blocks - opening an organisation's first snapshot, running DuckDB, rendering -
-        runs in the thread pool."""
+        Rows are rendered as a page of the list envelope unless a `renderer` shapes them
+        (returning None for a 404 with `not_found`, which is not cached). A cache hit is served
+        on the event loop (a lookup and a copy of bytes); everything that blocks - opening an
+        organisation's first snapshot, running DuckDB, rendering - runs in the thread pool."""
         query = self.registry.get(*query_key)
         if self.engine.needs_open(org):
             db = await run_in_threadpool(self.engine.acquire, org)
@@ -103,21 +111,35 @@ class QueryService:
             answer = self.cache.get(key)
             cache_hit = answer is not None
             if answer is None:
-                answer = await run_in_threadpool(
-                    self.answer, db, query, parameters, page, output, message
+                shape = renderer or partial(
+                    render, page=page, output=output, message=message, name=query.name
                 )
-                self.cache.put(key, answer)
+                answer = await run_in_threadpool(self._run, db, query, parameters, page, shape)
+                if answer is not None:
+                    self.cache.put(key, answer)
         finally:
             db.release()
         state = request.state
         state.query_name = query.key
         state.cache_hit = cache_hit
         state.snapshot_id = db.snapshot_id
+        if answer is None:
+            return error_response(404, not_found)
         headers = {"ETag": answer.etag, "X-Snapshot-ID": db.snapshot_id, **dict(answer.headers)}
         if _etag_matches(request.headers.get("if-none-match"), answer.etag):
             return Response(status_code=304, headers=headers)
         body = answer.head + utc_now_iso().encode() + answer.tail if answer.head else answer.tail
         return Response(content=body, media_type=answer.media_type, headers=headers)
+
+    def _run(
+        self,
+        db: SnapshotDb,
+        query: SqlQuery,
+        parameters: Mapping[str, Any],
+        page: Page,
+        shape: Renderer,
+    ) -> CachedAnswer | None:
+        return shape(self.fetch(db, query, parameters, page))
 
     def answer(
         self,
@@ -130,6 +152,20 @@ class QueryService:
     ) -> CachedAnswer:
         """Run and render one page of a query (blocking)."""
         return render(self.fetch(db, query, parameters, page), page, output, message, query.name)
+
+
+def render_record(
+    answer: QueryAnswer, message: str, shape: Callable[[dict[str, Any]], dict[str, Any]]
+) -> CachedAnswer | None:
+    """The first row, shaped into an object, as the envelope's `data`; None when no row."""
+    if not answer.rows:
+        return None
+    record = shape(dict(zip(answer.columns, answer.rows[0], strict=True)))
+    tail = b'","data":' + orjson.dumps(record, default=_json_default) + b"}"
+    head = b'{"success":true,"message":' + orjson.dumps(message) + b',"timestamp":"'
+    return CachedAnswer(
+        head=head, tail=tail, media_type="application/json", etag=_etag(answer.snapshot_id, tail)
+    )
 
 
 def render(

@@ -15,7 +15,8 @@ from tests.c360_api.conftest import make_settings
 
 def test_the_repository_queries_load_with_their_parameters() -> None:
     registry = load_registry(REPO_SQL_DIR)
-    assert len(registry) == 14
+    assert len(registry) == 15
+    assert registry.get("customers", "customer_detail").parameters == {"customer_id"}
     churn = registry.get("marketing", "churn_risk_customers")
     assert churn.parameters == {"min_lifetime_value"}
     assert churn.key == "marketing/churn_risk_customers"
