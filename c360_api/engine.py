@@ -22,7 +22,12 @@ from typing import Any
 import duckdb
 import structlog
 
-from c360_api.snapshots import PublishedSnapshot, current_snapshot, org_dir
+from c360_api.snapshots import (
+    PublishedSnapshot,
+    current_snapshot,
+    no_snapshot_message,
+    org_dir,
+)
 from c360_api.sql_registry import QueryRegistry, QueryRegistryError
 
 log = structlog.get_logger(__name__)
@@ -370,7 +375,4 @@ def _unavailable_message(org: str, pointed: str | None, refused: dict[str, str])
             f"snapshot {pointed} of organisation {org!r} does not fit the team queries "
             "(see the server log); publish a new snapshot"
         )
-    return (
-        f"no published snapshot for organisation {org!r} yet; "
-        "run `c360-pipeline run` (or POST /admin/refresh-data)"
-    )
+    return no_snapshot_message(org)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from c360_api.deps import SettingsDep
 from c360_api.errors import error_response, utc_now_iso
-from c360_api.snapshots import current_snapshot
+from c360_api.snapshots import current_snapshot, no_snapshot_message
 
 router = APIRouter(tags=["health"])
 
@@ -41,13 +39,8 @@ def health(settings: SettingsDep) -> HealthResponse | JSONResponse:
     """Report the published snapshot; 503 while none has been published."""
     snapshot = current_snapshot(settings.data_dir, settings.org)
     if snapshot is None:
-        return error_response(
-            503,
-            f"no published snapshot for organisation {settings.org!r} yet; "
-            "run `c360-pipeline run` (or POST /admin/refresh-data)",
-        )
-    created = snapshot.created_at
-    age = (datetime.now(UTC) - created).total_seconds() if created else None
+        return error_response(503, no_snapshot_message(settings.org))
+    age = snapshot.age_seconds()
     return HealthResponse(
         success=True,
         message="ok",

@@ -28,7 +28,6 @@ class RouteStats:
     """Counters of one route."""
 
     requests: int = 0
-    errors: int = 0
     seconds_total: float = 0.0
     statuses: Counter[int] = field(default_factory=Counter)
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=4096))
@@ -48,39 +47,37 @@ class RequestMetrics:
             if stats is None:
                 stats = self._routes[(method, route)] = RouteStats()
             stats.requests += 1
-            stats.errors += status >= 500
             stats.seconds_total += seconds
             stats.statuses[status] += 1
             stats.latencies.append(seconds)
 
     def snapshot(self) -> list[dict[str, object]]:
         """One summary per route: requests, statuses, latency percentiles in milliseconds."""
-        with self._lock:
-            items = [
-                (key, stats.requests, dict(stats.statuses), sorted(stats.latencies))
-                for key, stats in self._routes.items()
-            ]
         return [
             {
                 "method": method,
                 "route": route,
-                "requests": requests,
-                "statuses": {str(code): count for code, count in sorted(statuses.items())},
+                "requests": stats.requests,
+                "statuses": {str(code): count for code, count in sorted(stats.statuses.items())},
                 **{
                     f"p{round(q * 100)}_ms": round(percentile(latencies, q) * 1000, 2)
                     for q in QUANTILES
                 },
             }
-            for (method, route), requests, statuses, latencies in sorted(items)
+            for (method, route), stats, latencies in sorted(self.routes(), key=lambda item: item[0])
         ]
 
-    def routes(self) -> Iterator[tuple[tuple[str, str], RouteStats, list[float]]]:
-        """(key, stats, sorted latencies) per route, copied under the lock."""
+    def routes(self) -> list[tuple[tuple[str, str], RouteStats, list[float]]]:
+        """(key, counters, sorted latencies) per route, copied under the lock."""
         with self._lock:
-            items = [
-                (key, _copy(stats), sorted(stats.latencies)) for key, stats in self._routes.items()
+            return [
+                (
+                    key,
+                    RouteStats(stats.requests, stats.seconds_total, Counter(stats.statuses)),
+                    sorted(stats.latencies),
+                )
+                for key, stats in self._routes.items()
             ]
-        yield from items
 
 
 def percentile(sorted_values: list[float], quantile: float) -> float:
@@ -89,15 +86,6 @@ def percentile(sorted_values: list[float], quantile: float) -> float:
         return 0.0
     rank = max(1, math.ceil(quantile * len(sorted_values)))
     return sorted_values[rank - 1]
-
-
-def _copy(stats: RouteStats) -> RouteStats:
-    return RouteStats(
-        requests=stats.requests,
-        errors=stats.errors,
-        seconds_total=stats.seconds_total,
-        statuses=Counter(stats.statuses),
-    )
 
 
 GaugeSource = Callable[[], list[tuple[str, str, float | None]]]

@@ -141,18 +141,6 @@ class QueryService:
     ) -> CachedAnswer | None:
         return shape(self.fetch(db, query, parameters, page))
 
-    def answer(
-        self,
-        db: SnapshotDb,
-        query: SqlQuery,
-        parameters: Mapping[str, Any],
-        page: Page,
-        output: OutputFormat,
-        message: str,
-    ) -> CachedAnswer:
-        """Run and render one page of a query (blocking)."""
-        return render(self.fetch(db, query, parameters, page), page, output, message, query.name)
-
 
 def render_record(
     answer: QueryAnswer, message: str, shape: Callable[[dict[str, Any]], dict[str, Any]]

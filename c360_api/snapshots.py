@@ -32,6 +32,19 @@ class PublishedSnapshot:
         parsed = datetime.fromisoformat(str(value))
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
+    def age_seconds(self) -> float | None:
+        """Seconds since the snapshot was created, if its manifest records when."""
+        created = self.created_at
+        return (datetime.now(UTC) - created).total_seconds() if created else None
+
+
+def no_snapshot_message(org: str) -> str:
+    """What a client is told while the organisation has no published snapshot."""
+    return (
+        f"no published snapshot for organisation {org!r} yet; "
+        "run `c360-pipeline run` (or POST /admin/refresh-data)"
+    )
+
 
 def org_dir(data_dir: Path, org: str) -> Path:
     """An organisation's area under the data directory."""

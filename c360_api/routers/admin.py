@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -120,6 +119,8 @@ def _snapshot_info(service: QueryServiceDep, org: str) -> dict[str, Any]:
     db = service.engine.current(org)
     if db is None:
         return {"snapshot_id": None, "as_of": None, "age_seconds": None}
-    created = db.snapshot.created_at
-    age = (datetime.now(UTC) - created).total_seconds() if created else None
-    return {"snapshot_id": db.snapshot_id, "as_of": db.snapshot.as_of, "age_seconds": age}
+    return {
+        "snapshot_id": db.snapshot_id,
+        "as_of": db.snapshot.as_of,
+        "age_seconds": db.snapshot.age_seconds(),
+    }
