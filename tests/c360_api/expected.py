@@ -4,6 +4,7 @@ of the hand-built snapshot (no SQL involved)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -22,6 +23,11 @@ def assert_rows_equal(actual: list[Row], wanted: list[Row]) -> None:
                 assert got[column] == pytest.approx(value, rel=1e-9, abs=1e-9), (column, got)
             else:
                 assert got[column] == value, (column, got)
+
+
+def json_value(value: Any) -> Any:
+    """A value as the API's JSON carries it (dates as ISO text)."""
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def sql_round(value: float | None, digits: int) -> float | None:
@@ -323,10 +329,7 @@ PROFILE_COLUMNS = [
 
 def profiles(customers: list[Row], statuses: set[str], min_health: float) -> list[Row]:
     kept = [
-        {
-            column: value.isoformat() if hasattr(value, "isoformat") else value
-            for column, value in ((c, row.get(c)) for c in PROFILE_COLUMNS)
-        }
+        {column: json_value(row.get(column)) for column in PROFILE_COLUMNS}
         for row in customers
         if row["customer_status"] in statuses and row["customer_health_score"] >= min_health
     ]

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
-
 from fastapi.testclient import TestClient
 
 from c360_api.routers.customers import SECTIONS
 from tests.c360_api.conftest import CUSTOMERS
+from tests.c360_api.expected import json_value
 from tests.c360_api.snapshot_builder import SCHEMAS
-
-
-def _json_value(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, date) else value
 
 
 def test_the_sections_hold_every_customer_360_column_once() -> None:
@@ -34,7 +28,7 @@ def test_a_customer_comes_back_whole_in_sections(client: TestClient) -> None:
     assert data["customer_id"] == "C02"
     assert list(data) == ["customer_id", *SECTIONS]
     for section, columns in SECTIONS.items():
-        assert data[section] == {column: _json_value(row.get(column)) for column in columns}
+        assert data[section] == {column: json_value(row.get(column)) for column in columns}
     assert data["health"] == {
         "customer_health_score": 3.9,
         "customer_status": "Active",

@@ -24,7 +24,7 @@ from tests.c360_api.conftest import (
 
 def _categories() -> list[dict[str, Any]]:
     rows = [
-        {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in row.items()}
+        {column: expected.json_value(value) for column, value in row.items()}
         for row in CATEGORY_INSIGHTS
     ]
     return sorted(rows, key=lambda r: (-r["revenue"], r["category"]))
