@@ -1,6 +1,7 @@
 """`python -m bench.core_stage`: the per-customer summary in Spark and in DuckDB on one input.
 
-Both engines read the same Parquet table (a published snapshot's `transactions`), compute
+Both engines read the same Parquet table (a published snapshot's `transactions`; Spark through
+the session catalog with the bucketing the manifest records, as the pipeline reads it), compute
 `build_purchase_summary(build_daily_purchases(...))` in full, and are timed the same way: one
 warm-up run, then the median of three. The two results are then compared row by row; any
 difference fails the run. Prints one JSON line with the figures.
@@ -25,13 +26,13 @@ import duckdb
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from c360_pipeline import writers
 from c360_pipeline.settings import PipelineSettings
 from c360_pipeline.spark import build_spark_session
 from c360_pipeline.transforms.purchases import (
     TREND_WINDOW_DAYS,
     build_daily_purchases,
     build_purchase_summary,
-    cluster_by_customer,
 )
 
 RUNS = 3
@@ -238,13 +239,21 @@ def run(transactions: Path, as_of: date, work_dir: Path) -> dict[str, Any]:
     spark = build_spark_session(PipelineSettings())
     cores = os.cpu_count() or 1
     con = duckdb.connect(config={"threads": cores})
+    layout = json.loads((transactions.parent / "manifest.json").read_text())["layouts"][
+        "transactions"
+    ]
+    fact_df = writers.register_bucketed_table(
+        spark,
+        str(transactions.resolve()),
+        "c360_bench_transactions",
+        bucket_by=layout["bucketed_by"],
+        buckets=layout["buckets"],
+        sort_by=tuple(layout["sorted_by"]),
+    )
     try:
 
         def spark_summary() -> None:
-            fact_df = spark.read.parquet(str(transactions))
-            summary_df = build_purchase_summary(
-                build_daily_purchases(cluster_by_customer(fact_df)), as_of
-            )
+            summary_df = build_purchase_summary(build_daily_purchases(fact_df), as_of)
             summary_df.write.format("noop").mode("overwrite").save()
 
         params = _duckdb_params(f"{transactions}/*.parquet", as_of)
@@ -255,10 +264,9 @@ def run(transactions: Path, as_of: date, work_dir: Path) -> dict[str, Any]:
         spark_seconds, spark_runs = _timed(spark_summary)
         duckdb_seconds, duckdb_runs = _timed(duckdb_summary)
         spark_out = work_dir / "spark_summary"
-        fact_df = spark.read.parquet(str(transactions))
-        build_purchase_summary(
-            build_daily_purchases(cluster_by_customer(fact_df)), as_of
-        ).write.mode("overwrite").parquet(str(spark_out))
+        build_purchase_summary(build_daily_purchases(fact_df), as_of).write.mode(
+            "overwrite"
+        ).parquet(str(spark_out))
         verified = _verify(spark, con, spark_out)
     finally:
         con.close()

@@ -5,10 +5,11 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from c360_pipeline.ingest.dataset import (
 from c360_pipeline.ingest.dates import DateOrder
 from c360_pipeline.ingest.readers import RAW
 from c360_pipeline.ingest.validate import DETAIL, REASON, with_duplicates
-from c360_pipeline.models.btyd import BtydFitError
+from c360_pipeline.models.btyd import BgNbdFit, BtydFitError, GammaGammaFit
 from c360_pipeline.models.clv_fit import (
     ClvModels,
     fit_bgnbd_from_summary,
@@ -43,6 +44,7 @@ from c360_pipeline.transforms.customer_360 import build_customer_360, build_cust
 from c360_pipeline.transforms.engagement import (
     build_digital_engagement,
     build_interaction_summary,
+    build_interactions_fact,
     build_support_summary,
 )
 from c360_pipeline.transforms.purchases import (
@@ -50,11 +52,15 @@ from c360_pipeline.transforms.purchases import (
     build_daily_purchases,
     build_purchase_summary,
     build_transactions_fact,
-    cluster_by_customer,
 )
 from c360_pipeline.transforms.rfm import measure_rfm_thresholds, with_rfm_scores
 
 log = structlog.get_logger(__name__)
+INTERACTIONS_SCHEMA = (
+    "interaction_id string, customer_id string, interaction_type string, status string, "
+    "interaction_at timestamp, channel string, duration_minutes int"
+)
+"""The published `interactions` table when the organisation has no interactions source."""
 CLV_COLUMNS = ("p_alive", "expected_purchases_12m", "expected_avg_value", "predicted_clv_12m")
 INPUTS_UNCHANGED = "inputs unchanged"
 
@@ -324,18 +330,38 @@ def _build(
         return writers.table_path(snapshot_uri, table)
 
     persisted: list[DataFrame] = []
+    catalog_tables: list[str] = []
 
     def keep(df: DataFrame) -> DataFrame:
         persisted.append(df.persist(StorageLevel.MEMORY_AND_DISK))
         return df
 
+    def catalog_table(table: str) -> str:
+        catalog_tables.append(writers.catalog_name("c360", options.org, snapshot_id, table))
+        return catalog_tables[-1]
+
+    background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="c360-background")
     try:
         return _build_tables(
-            spark, settings, options, stages, input_path, snapshot_id, path, keep, discovered
+            spark,
+            settings,
+            options,
+            stages,
+            input_path,
+            snapshot_id,
+            path,
+            keep,
+            catalog_table,
+            background,
+            discovered,
         )
     finally:
+        # Wait for background work: none of it may outlive the run (or its input files).
+        background.shutdown(wait=True, cancel_futures=True)
         for df in persisted:
             df.unpersist()
+        for name in catalog_tables:
+            writers.drop_catalog_table(spark, name)
 
 
 def _build_tables(
@@ -347,6 +373,8 @@ def _build_tables(
     snapshot_id: str,
     path: Callable[[str], str],
     keep: Callable[[DataFrame], DataFrame],
+    catalog_table: Callable[[str], str],
+    background: ThreadPoolExecutor,
     discovered: dict[str, FoundSource] | None,
 ) -> RunResult:
     tables: dict[str, int] = {}
@@ -354,7 +382,11 @@ def _build_tables(
     with stages.stage("ingest") as info:
         found = discovered if discovered is not None else find_sources(spark, input_path)
         validated = validate_dataset(
-            spark, found, column_maps=options.column_maps, date_order=options.date_order
+            spark,
+            found,
+            work_dir=path("_staging/_profile"),
+            column_maps=options.column_maps,
+            date_order=options.date_order,
         )
         info["sources"] = sorted(found)
 
@@ -431,19 +463,28 @@ def _build_tables(
     products_df = accepted_df("products")
     customers_df = accepted_df("customers")
     with stages.stage("transactions") as info:
-        # Clustered by customer and kept: the file layout a per-customer lookup wants (each
-        # file sorted by customer and date), and the input of the purchase aggregations, which
-        # then need no shuffle of their own.
-        fact_df = keep(
-            cluster_by_customer(
-                build_transactions_fact(transactions_df, products_df, as_of)
-            ).sortWithinPartitions("customer_id", "transaction_date")
+        # Bucketed by customer (each file sorted by customer and date): the layout a
+        # per-customer lookup wants, and read back through the catalog, every per-customer
+        # aggregation below runs without a shuffle of its own.
+        buckets = int(spark.conf.get("spark.sql.shuffle.partitions") or 1)
+        sorted_by = ("customer_id", "transaction_date")
+        fact_df = writers.write_bucketed_table(
+            build_transactions_fact(transactions_df, products_df, as_of),
+            path("transactions"),
+            catalog_table("transactions"),
+            bucket_by="customer_id",
+            buckets=buckets,
+            sort_by=sorted_by,
         )
-        writers.write_table(fact_df, path("transactions"))
-        tables["transactions"] = info["rows"] = fact_df.count()
+        transactions_layout = {
+            "bucketed_by": "customer_id",
+            "buckets": buckets,
+            "sorted_by": list(sorted_by),
+        }
+        tables["transactions"] = info["rows"] = writers.count_rows(spark, path("transactions"))
 
     with stages.stage("customer_summary") as info:
-        daily_df = keep(build_daily_purchases(fact_df))
+        daily_df = build_daily_purchases(fact_df)
         summary_df = keep(build_purchase_summary(daily_df, as_of))
         info["customers_with_purchases"] = summary_df.count()
         if info["customers_with_purchases"] == 0:
@@ -455,24 +496,29 @@ def _build_tables(
         info["thresholds"] = thresholds.to_dict()
 
     with stages.stage("clv_models") as info:
-        clv_section: dict[str, Any]
+        clv_section: Callable[[], dict[str, Any]]
         btyd_df = summary_df.select(
             "customer_id", "frequency", "recency_weeks", "t_weeks", "monetary"
         )
         try:
-            bgnbd = fit_bgnbd_from_summary(summary_df)
+            # Each fit is a short Spark job, then seconds of numpy on the driver: side by side.
+            bgnbd_fit = background.submit(fit_bgnbd_from_summary, summary_df)
             gamma_gamma = fit_gamma_gamma_from_summary(summary_df)
+            bgnbd = bgnbd_fit.result()
         except BtydFitError as exc:
             # Too little history to fit (e.g. no repeat customer): publish without predictions.
             log.warning("clv_models_skipped", reason=str(exc))
-            clv_section = {"skipped": str(exc)}
+            skipped = {"skipped": str(exc)}
+            clv_section = skipped.copy
             clv_df = btyd_df.select(
                 "customer_id",
                 *[F.lit(None).cast("double").alias(c) for c in CLV_COLUMNS],
             )
         else:
-            models = ClvModels(bgnbd, gamma_gamma, holdout_check(daily_df, as_of))
-            clv_section = models.to_dict()
+            # The holdout check (a refit on a calibration window) only feeds the manifest: it
+            # runs in the background while the customer_360 stage keeps the executors busy.
+            holdout = background.submit(holdout_check, daily_df, as_of)
+            clv_section = partial(_clv_section, bgnbd, gamma_gamma, holdout)
             info["bgnbd"] = bgnbd.params
             info["gamma_gamma"] = gamma_gamma.params
             for warning in (*bgnbd.warnings, *gamma_gamma.warnings):
@@ -485,7 +531,7 @@ def _build_tables(
         customer_360_df = build_customer_360(
             build_customer_profiles(customers_df, summary_df),
             rfm_df,
-            build_category_preferences(daily_df),
+            build_category_preferences(fact_df),
             clv_df,
             build_digital_engagement(events_src, as_of) if events_src is not None else None,
             build_support_summary(support_src, as_of) if support_src is not None else None,
@@ -496,11 +542,22 @@ def _build_tables(
             as_of,
         )
         writers.write_table(customer_360_df, path("customer_360"), sort_by=("customer_id",))
-        customer_360_df = keep(writers.read_table(spark, path("customer_360")))
-        tables["customer_360"] = info["rows"] = customer_360_df.count()
+        customer_360_df = writers.read_table(spark, path("customer_360"))
+        tables["customer_360"] = info["rows"] = writers.count_rows(spark, path("customer_360"))
+
+    with stages.stage("interactions") as info:
+        interactions_fact_df = (
+            build_interactions_fact(interactions_src, as_of)
+            if interactions_src is not None
+            else spark.createDataFrame([], INTERACTIONS_SCHEMA)
+        )
+        writers.write_table(
+            interactions_fact_df, path("interactions"), sort_by=("customer_id", "interaction_at")
+        )
+        tables["interactions"] = info["rows"] = writers.count_rows(spark, path("interactions"))
 
     with stages.stage("insights") as info:
-        baskets_df = keep(insights.build_category_baskets(daily_df))
+        baskets_df = keep(insights.build_category_baskets(fact_df))
         associations_df = insights.build_category_associations(baskets_df)
         writers.write_table(associations_df, path("category_associations"))
         associations_df = writers.read_table(spark, path("category_associations"))
@@ -545,7 +602,8 @@ def _build_tables(
         "options": _options_record(options),
         "sources": counts,
         "tables": {t: {"rows": n, "columns": schemas[t]} for t, n in tables.items()},
-        "models": {"clv": clv_section, "rfm_thresholds": thresholds.to_dict()},
+        "layouts": {"transactions": transactions_layout},
+        "models": {"clv": clv_section(), "rfm_thresholds": thresholds.to_dict()},
         "quality": info["checks"],
         "spark": {"master": settings.spark_master, "version": spark.version},
     }
@@ -559,6 +617,12 @@ def _build_tables(
         seconds=0.0,
         manifest=manifest,
     )
+
+
+def _clv_section(
+    bgnbd: BgNbdFit, gamma_gamma: GammaGammaFit, holdout: Future[dict[str, Any]]
+) -> dict[str, Any]:
+    return ClvModels(bgnbd, gamma_gamma, holdout.result()).to_dict()
 
 
 def _remove_staging(staging_path: str) -> None:

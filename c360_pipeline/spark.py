@@ -44,6 +44,11 @@ def spark_conf(settings: PipelineSettings) -> dict[str, str]:
         # A few partitions per core keeps tasks busy without thousands of tiny ones.
         shuffle_partitions = 2 * local_cores(master) if local else 200
     log_option = f"-Dlog4j2.configurationFile={LOG4J_CONFIG.as_uri()}"
+    # Validation fuses dozens of checks into one whole-stage method well over HotSpot's 8000
+    # bytes, which it would otherwise never JIT-compile (running it interpreted, or with
+    # Spark's hugeMethodLimit lowered, per-operator code that copies every row between steps).
+    # Compiling huge methods makes the staging pass 25% faster (34 vs 46 s at 20M rows).
+    jit_option = "-XX:-DontCompileHugeMethods"
     conf = {
         "spark.app.name": settings.spark_app_name,
         "spark.driver.memory": settings.spark_driver_memory,
@@ -52,19 +57,22 @@ def spark_conf(settings: PipelineSettings) -> dict[str, str]:
         "spark.sql.adaptive.coalescePartitions.enabled": "true",
         "spark.sql.session.timeZone": settings.spark_timezone,
         "spark.sql.execution.arrow.pyspark.enabled": "true",
-        # HotSpot does not JIT-compile methods over 8000 bytes of bytecode: a huge generated
-        # whole-stage method would run interpreted (4x slower measured on the generator), so
-        # fall back to per-operator code above that size.
-        "spark.sql.codegen.hugeMethodLimit": "8000",
         # With CSV column pruning a short or long row is malformed or not depending on which
         # columns a query reads: the same raw row could be quarantined by one job and accepted
         # by another. Every query must see the same malformed rows.
         "spark.sql.csv.parser.columnPruning.enabled": "false",
+        # Only external tables go in the session catalog (`writers.write_bucketed_table`); keep
+        # its otherwise empty warehouse directory out of the working directory.
+        "spark.sql.warehouse.dir": str(settings.data_dir.resolve() / "_spark_warehouse"),
         "spark.ui.enabled": str(settings.spark_ui_enabled).lower(),
         "spark.ui.showConsoleProgress": "false",
         "spark.log.level": settings.spark_log_level.upper(),
-        "spark.driver.extraJavaOptions": f"{log_option} -Duser.timezone={settings.spark_timezone}",
-        "spark.executor.extraJavaOptions": f"-Duser.timezone={settings.spark_timezone}",
+        "spark.driver.extraJavaOptions": (
+            f"{log_option} {jit_option} -Duser.timezone={settings.spark_timezone}"
+        ),
+        "spark.executor.extraJavaOptions": (
+            f"{jit_option} -Duser.timezone={settings.spark_timezone}"
+        ),
     }
     if local:
         # Stay off the network on a laptop, and bind to loopback only.

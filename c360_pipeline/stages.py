@@ -12,6 +12,7 @@ STAGES: tuple[str, ...] = (
     "rfm",
     "clv_models",
     "customer_360",
+    "interactions",
     "insights",
     "quality",
 )

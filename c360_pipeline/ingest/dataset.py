@@ -7,11 +7,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from c360_pipeline.ingest.dates import DateOrder, profile_date_columns
+from c360_pipeline.ingest.dates import (
+    DateOrder,
+    date_profile_aggregations,
+    date_profiles,
+    with_date_parts,
+)
 from c360_pipeline.ingest.readers import RawSource, SourceError, read_source
 from c360_pipeline.ingest.validate import (
     accepted,
@@ -135,20 +140,15 @@ def find_sources(spark: SparkSession, input_path: str) -> dict[str, FoundSource]
     return found
 
 
-def _date_orders(
-    raw: RawSource, profiled_df: DataFrame, explicit: DateOrder | None
-) -> dict[str, DateOrder | None]:
+def _text_date_columns(raw: RawSource) -> list[str]:
+    """Date and timestamp columns read as text (their day/month order needs deciding)."""
     schema: SourceSchema = raw.schema
-    text_dates = [
+    return [
         c
         for c in schema.column_names
         if schema.spec(c).dtype in ("date", "timestamp")
         and isinstance(raw.df.schema[c].dataType, T.StringType)
     ]
-    if explicit is not None:
-        return dict.fromkeys(text_dates, explicit)
-    profiles = profile_date_columns(profiled_df, text_dates)
-    return {c: p.decide(schema.name, c, None) for c, p in profiles.items()}
 
 
 @dataclass(frozen=True)
@@ -156,43 +156,55 @@ class _Profiled:
     date_orders: dict[str, DateOrder | None]
     duplicate_key_hashes_df: DataFrame | None
     """None for a source without an id column."""
-    persisted: list[DataFrame]
 
 
-def _profile(raw: RawSource, explicit: DateOrder | None) -> _Profiled:
-    """One read of the few columns that need a look at the whole source before its rows can
-    be checked: text dates (day/month order) and the id (which ids occur twice)."""
+def _profile(raw: RawSource, explicit: DateOrder | None, work_dir: str) -> _Profiled:
+    """One pass over the few columns that need a look at the whole source before its rows can
+    be checked: the ids that occur twice (written to `work_dir`) and, counted on the way as
+    observed metrics, what decides the day/month order of its text dates."""
     schema = raw.schema
-    date_columns = [c for c in schema.column_names if schema.spec(c).dtype in ("date", "timestamp")]
-    needed = [*date_columns, *([schema.key] if schema.key else [])]
-    profiled_df = raw.df.select(*needed).persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        orders = _date_orders(raw, profiled_df, explicit)
-        hashes_df = None
-        persisted = []
-        if schema.key is not None:
-            hashes_df = build_duplicate_key_hashes(profiled_df, schema).persist(
-                StorageLevel.MEMORY_AND_DISK
-            )
-            persisted.append(hashes_df)
-            if hashes_df.count() <= BROADCAST_ROWS:
-                hashes_df = F.broadcast(hashes_df)
-    finally:
-        profiled_df.unpersist()
-    return _Profiled(orders, hashes_df, persisted)
+    text_dates = _text_date_columns(raw)
+    profiled = text_dates if explicit is None else []
+    df = with_date_parts(raw.df.select(*profiled, *([schema.key] if schema.key else [])), profiled)
+    aggregations = date_profile_aggregations(profiled)
+    hashes_df = None
+    metrics: dict[str, Any] = {}
+    if schema.key is None:
+        if aggregations:
+            row = df.agg(*aggregations).first()
+            assert row is not None
+            metrics = row.asDict()
+    else:
+        observation = Observation(f"c360_date_profile_{schema.name}") if aggregations else None
+        if observation is not None:
+            df = df.observe(observation, *aggregations)
+        path = f"{work_dir.rstrip('/')}/{schema.name}_duplicate_keys"
+        build_duplicate_key_hashes(df, schema).write.mode("errorifexists").parquet(path)
+        if observation is not None:
+            metrics = observation.get
+        hashes_df = raw.df.sparkSession.read.parquet(path)
+        if hashes_df.count() <= BROADCAST_ROWS:
+            hashes_df = F.broadcast(hashes_df)
+    if explicit is not None:
+        return _Profiled(dict.fromkeys(text_dates, explicit), hashes_df)
+    profiles = date_profiles(metrics, profiled)
+    orders = {c: p.decide(schema.name, c, None) for c, p in profiles.items()}
+    return _Profiled(orders, hashes_df)
 
 
 def validate_dataset(
     spark: SparkSession,
     found: dict[str, FoundSource],
     *,
+    work_dir: str,
     column_maps: dict[str, dict[str, str]] | None = None,
     date_order: DateOrder | None = None,
 ) -> dict[str, ValidatedSource]:
     """Read and validate every found source (customers first, for the unknown-customer check).
 
     Lazy but for a first look at each source (date orders, duplicated ids, known customers):
-    the row checks run when the caller writes or reads `checked_df` / `validated_df`.
+    the row checks run when the caller writes or reads `checked_df` / `validated_df`. The
+    duplicated ids are written under `work_dir` (a new directory the caller removes).
     """
     column_maps = column_maps or {}
     unknown_maps = set(column_maps) - set(SOURCES)
@@ -211,7 +223,7 @@ def validate_dataset(
         schema, column_map = SOURCES[name], column_maps.get(name)
         raw = read_source(spark, schema, source.path, source.file_format, column_map)
         pruned = read_source(profiling, schema, source.path, source.file_format, column_map)
-        return raw, _profile(pruned, date_order)
+        return raw, _profile(pruned, date_order, work_dir)
 
     # Header reads and profiles are independent jobs: run them side by side.
     with ThreadPoolExecutor(max_workers=min(4, max(1, len(names)))) as pool:
@@ -234,7 +246,7 @@ def validate_dataset(
             raw,
             checked_df,
             profiled.date_orders,
-            [*profiled.persisted, *(known_persisted if raw.schema.references_customers else [])],
+            known_persisted if raw.schema.references_customers else [],
         )
         if name == "customers":
             # One id per customer, used by every other source: computed once.

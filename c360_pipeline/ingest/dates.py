@@ -8,8 +8,9 @@ one way (a first part above 12, say); it is never guessed row by row.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -74,7 +75,12 @@ def day_month_parts(value: Column) -> Column:
     `is_ambiguous`: inlined, the split is repeated in every branch that reads a part.
     """
     text = F.trim(value)
-    return F.when(text.rlike(DAY_MONTH), F.split(text, "[/-]").cast("array<int>"))
+    # A separator in 2nd or 3rd place is necessary for DAY_MONTH: checking it first spares
+    # the other formats (ISO dates, most of all) a regex match per value.
+    separator_early = F.substring(text, 2, 1).isin("/", "-") | F.substring(text, 3, 1).isin(
+        "/", "-"
+    )
+    return F.when(separator_early & text.rlike(DAY_MONTH), F.split(text, "[/-]").cast("array<int>"))
 
 
 # Spark's try_to_date pays for a thrown exception on every value it rejects (about 2 µs each):
@@ -97,22 +103,27 @@ def _month_first(parts: Column) -> Column:
     return _date_from_parts(parts[2], parts[0], parts[1])
 
 
-def profile_date_columns(df: DataFrame, columns: list[str]) -> dict[str, DateProfile]:
-    """Count the values that decide each string column's day/month order (one aggregation)."""
-    if not columns:
-        return {}
-    parts_df = df.select(
+def with_date_parts(df: DataFrame, columns: list[str]) -> DataFrame:
+    """`df` with, per profiled column i, `_dp<i>`: its `day_month_parts` and whether it is
+    present (the input of `date_profile_aggregations`)."""
+    return df.select(
+        "*",
         *[
             F.struct(
                 day_month_parts(F.col(c)).alias("parts"),
                 (F.trim(F.col(c)) != "").alias("is_present"),
-            ).alias(f"p{i}")
+            ).alias(f"_dp{i}")
             for i, c in enumerate(columns)
-        ]
+        ],
     )
+
+
+def date_profile_aggregations(columns: list[str]) -> list[Column]:
+    """Aggregates over `with_date_parts(df, columns)` counting what decides each column's
+    day/month order (read them back with `date_profiles`)."""
     aggregations = []
     for i in range(len(columns)):
-        parts = F.col(f"p{i}.parts")
+        parts = F.col(f"_dp{i}.parts")
         day_first, month_first = _day_first(parts), _month_first(parts)
         aggregations += [
             F.count(
@@ -123,16 +134,28 @@ def profile_date_columns(df: DataFrame, columns: list[str]) -> dict[str, DatePro
             ).alias(f"dm{i}"),
             F.count(F.when(day_first.isNotNull() & month_first.isNull(), 1)).alias(f"d{i}"),
             F.count(F.when(month_first.isNotNull() & day_first.isNull(), 1)).alias(f"m{i}"),
-            F.count(F.when(F.col(f"p{i}.is_present"), 1)).alias(f"n{i}"),
+            F.count(F.when(F.col(f"_dp{i}.is_present"), 1)).alias(f"n{i}"),
         ]
-    row = parts_df.agg(*aggregations).first()
-    assert row is not None
+    return aggregations
+
+
+def date_profiles(values: Mapping[str, Any], columns: list[str]) -> dict[str, DateProfile]:
+    """The profiles from the values of `date_profile_aggregations` (a row or observed metrics)."""
     return {
         column: DateProfile(
-            int(row[f"dm{i}"]), int(row[f"d{i}"]), int(row[f"m{i}"]), int(row[f"n{i}"])
+            int(values[f"dm{i}"]), int(values[f"d{i}"]), int(values[f"m{i}"]), int(values[f"n{i}"])
         )
         for i, column in enumerate(columns)
     }
+
+
+def profile_date_columns(df: DataFrame, columns: list[str]) -> dict[str, DateProfile]:
+    """Count the values that decide each string column's day/month order (one aggregation)."""
+    if not columns:
+        return {}
+    row = with_date_parts(df, columns).agg(*date_profile_aggregations(columns)).first()
+    assert row is not None
+    return date_profiles(row.asDict(), columns)
 
 
 def parse_timestamp(value: Column, order: DateOrder | None, parts: Column | None = None) -> Column:

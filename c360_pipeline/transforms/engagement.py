@@ -89,6 +89,20 @@ def build_support_summary(tickets_df: DataFrame, as_of: date) -> DataFrame:
     )
 
 
+INTERACTION_COLUMNS = (
+    "interaction_id", "customer_id", "interaction_type", "status", "interaction_at", "channel",
+    "duration_minutes",
+)  # fmt: skip
+"""Columns of the published `interactions` table (the accepted source's, in contract order)."""
+
+
+def build_interactions_fact(interactions_df: DataFrame, as_of: date) -> DataFrame:
+    """Accepted interactions up to the end of the as-of day: the per-customer history the API
+    reads (the same cut `build_interaction_summary` counts)."""
+    as_of_end = F.lit(as_of + timedelta(days=1)).cast("timestamp")
+    return interactions_df.where(F.col("interaction_at") < as_of_end).select(*INTERACTION_COLUMNS)
+
+
 def build_interaction_summary(interactions_df: DataFrame, as_of: date) -> DataFrame:
     """Interactions per customer: total, by type, by status, complaints in 90 days, last one."""
     as_of_end = F.lit(as_of + timedelta(days=1)).cast("timestamp")

@@ -106,19 +106,34 @@ def _category() -> Column:
 
 def build_revenue_monthly(transactions_df: DataFrame, customers_df: DataFrame) -> DataFrame:
     """Revenue, orders, customers, margin and units per month, segment, category and channel."""
-    segments_df = customers_df.select("customer_id", F.col("segment").alias("_segment"))
-    joined_df = transactions_df.join(segments_df, on="customer_id", how="left")
-    monthly_df = joined_df.groupBy(
-        F.trunc("transaction_date", "month").alias("month_date"),
-        F.coalesce(F.col("_segment"), F.lit(UNKNOWN_SEGMENT)).alias("customer_segment"),
+    month = F.trunc("transaction_date", "month").alias("month_date")
+    # Per customer first: no shuffle of the transactions when they are clustered by customer,
+    # and a customer's segment is then joined onto far fewer rows. A customer counts once per
+    # group, so counting these rows counts distinct customers.
+    by_customer_df = transactions_df.groupBy(
+        "customer_id",
+        month,
         _category().alias("category"),
         F.coalesce(F.col("channel"), F.lit(UNKNOWN_CHANNEL)).alias("channel"),
     ).agg(
         F.sum("amount").alias("revenue"),
         F.count(F.lit(1)).alias("orders"),
-        F.count_distinct("customer_id").alias("customers"),
         F.sum("gross_margin").alias("gross_margin"),
         F.sum("quantity").alias("units"),
+    )
+    segments_df = customers_df.select("customer_id", F.col("segment").alias("_segment"))
+    joined_df = by_customer_df.join(segments_df, on="customer_id", how="left")
+    monthly_df = joined_df.groupBy(
+        "month_date",
+        F.coalesce(F.col("_segment"), F.lit(UNKNOWN_SEGMENT)).alias("customer_segment"),
+        "category",
+        "channel",
+    ).agg(
+        F.sum("revenue").alias("revenue"),
+        F.sum("orders").alias("orders"),
+        F.count(F.lit(1)).alias("customers"),
+        F.sum("gross_margin").alias("gross_margin"),
+        F.sum("units").alias("units"),
     )
     return monthly_df.select(
         F.col("month_date").cast("date"),
@@ -136,15 +151,25 @@ def build_revenue_monthly(transactions_df: DataFrame, customers_df: DataFrame) -
 def build_category_insights(transactions_df: DataFrame) -> DataFrame:
     """Per category: revenue, orders, customers, margin, revenue share and repeat rate."""
     known_margin = F.col("gross_margin").isNotNull()
-    # One pass per (category, customer) first: the repeat rate needs each customer's purchase
-    # days in the category, and every other measure sums up from this level.
-    by_customer_df = transactions_df.groupBy(_category().alias("category"), "customer_id").agg(
+    # Per (category, customer, day), then per (category, customer): the repeat rate needs each
+    # customer's purchase days in the category, and every other measure sums up from these
+    # levels. Both group by customer, so clustered transactions are not shuffled.
+    by_day_df = transactions_df.groupBy(
+        _category().alias("category"), "customer_id", "transaction_date"
+    ).agg(
         F.sum("amount").alias("revenue"),
         F.count(F.lit(1)).alias("orders"),
         F.sum("quantity").alias("units"),
         F.sum("gross_margin").alias("gross_margin"),
         F.sum(F.when(known_margin, F.col("amount"))).alias("costed_revenue"),
-        F.count_distinct("transaction_date").alias("purchase_days"),
+    )
+    by_customer_df = by_day_df.groupBy("category", "customer_id").agg(
+        F.sum("revenue").alias("revenue"),
+        F.sum("orders").alias("orders"),
+        F.sum("units").alias("units"),
+        F.sum("gross_margin").alias("gross_margin"),
+        F.sum("costed_revenue").alias("costed_revenue"),
+        F.count(F.lit(1)).alias("purchase_days"),
         F.min("transaction_date").alias("first_sale_date"),
         F.max("transaction_date").alias("last_sale_date"),
     )
@@ -159,7 +184,7 @@ def build_category_insights(transactions_df: DataFrame) -> DataFrame:
         F.min("first_sale_date").alias("first_sale_date"),
         F.max("last_sale_date").alias("last_sale_date"),
     )
-    total_df = transactions_df.agg(F.sum("amount").alias("total_revenue"))
+    total_df = by_category_df.agg(F.sum("revenue").alias("total_revenue"))
     joined_df = by_category_df.crossJoin(total_df)
     return joined_df.select(
         F.col("category").cast("string"),

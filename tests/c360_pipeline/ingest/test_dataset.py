@@ -20,19 +20,23 @@ def test_generator_reasons_are_pipeline_reasons() -> None:
     assert set(TRANSACTION_DEFECTS) | set(CUSTOMER_DEFECTS) <= set(REASONS)
 
 
-def test_clean_data_is_accepted_whole(spark: SparkSession, clean_dataset: Dataset) -> None:
+def test_clean_data_is_accepted_whole(
+    spark: SparkSession, clean_dataset: Dataset, tmp_path: Path
+) -> None:
     found = find_sources(spark, str(clean_dataset.path))
     assert set(found) == set(clean_dataset.result.rows)
-    validated = validate_dataset(spark, found)
+    validated = validate_dataset(spark, found, work_dir=str(tmp_path / "work"))
     for name, source in validated.items():
         assert source.quarantine_df.count() == 0, name
         assert source.accepted_df.count() == clean_dataset.result.rows[name], name
 
 
 def test_every_injected_defect_and_nothing_else_is_quarantined(
-    spark: SparkSession, dirty_dataset: Dataset
+    spark: SparkSession, dirty_dataset: Dataset, tmp_path: Path
 ) -> None:
-    validated = validate_dataset(spark, find_sources(spark, str(dirty_dataset.path)))
+    validated = validate_dataset(
+        spark, find_sources(spark, str(dirty_dataset.path)), work_dir=str(tmp_path / "work")
+    )
     for name in ("transactions", "customers"):
         source = validated[name]
         rows = source.quarantine_df.collect()
@@ -83,7 +87,8 @@ def test_a_short_row_is_malformed_whichever_columns_are_read(
         "transaction_id,customer_id,transaction_date,amount\nt1,c1,2024-03-05,1.00\n"
     )
 
-    customers = validate_dataset(spark, find_sources(spark, str(raw)))["customers"]
+    found = find_sources(spark, str(raw))
+    customers = validate_dataset(spark, found, work_dir=str(tmp_path / "work"))["customers"]
 
     # Reading only the id must not turn the short row into an accepted customer.
     assert [r.customer_id for r in customers.accepted_df.select("customer_id").collect()] == ["c1"]

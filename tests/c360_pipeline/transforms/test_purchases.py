@@ -256,24 +256,30 @@ def test_purchase_summary(spark: SparkSession) -> None:
 
 
 def test_category_preferences(spark: SparkSession) -> None:
-    daily_df = spark.createDataFrame(
+    def sale(
+        tid: str, customer: str, amount: float, category: str | None, channel: str | None
+    ) -> tuple[object, ...]:
+        return (tid, customer, date(2024, 6, 1), amount, 1, None, category, channel, None,
+                None, None, None, None)  # fmt: skip
+
+    fact_df = spark.createDataFrame(
         [
-            # c1: Books 100 + 50 beats Toys 120; two channels
-            ("c1", date(2024, 6, 1), "Books", "online", 100.0, 1, None, None, 1),
-            ("c1", date(2024, 6, 2), "Books", "in_store", 50.0, 1, None, None, 1),
-            ("c1", date(2024, 6, 3), "Toys", "online", 120.0, 1, None, None, 1),
+            # c1: Books 100 + 50 beats Toys 120; two channels, one of them twice
+            sale("t1", "c1", 100.0, "Books", "online"),
+            sale("t2", "c1", 50.0, "Books", "in_store"),
+            sale("t3", "c1", 120.0, "Toys", "online"),
             # c2: a tie on revenue: the last name wins
-            ("c2", date(2024, 6, 1), "Books", "mobile_app", 80.0, 1, None, None, 1),
-            ("c2", date(2024, 6, 2), "Toys", "mobile_app", 80.0, 1, None, None, 1),
+            sale("t4", "c2", 80.0, "Books", "mobile_app"),
+            sale("t5", "c2", 80.0, "Toys", "mobile_app"),
             # c3: no category; c4: no channel; c5: neither (no row at all)
-            ("c3", date(2024, 6, 1), None, "web", 30.0, 1, None, None, 1),
-            ("c4", date(2024, 6, 1), "Garden", None, 10.0, 1, None, None, 1),
-            ("c5", date(2024, 6, 1), None, None, 5.0, 1, None, None, 1),
+            sale("t6", "c3", 30.0, None, "web"),
+            sale("t7", "c4", 10.0, "Garden", None),
+            sale("t8", "c5", 5.0, None, None),
         ],
-        DAILY_SCHEMA,
+        FACT_SCHEMA,
     )
 
-    actual_df = build_category_preferences(daily_df)
+    actual_df = build_category_preferences(fact_df)
 
     expected_df = spark.createDataFrame(
         [
