@@ -18,22 +18,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import httpx
 import psutil
 
 from bench.pipeline import ensure_raw
 from bench.report import machine_line, write_section
-from c360_api.snapshots import current_snapshot
+from c360_api.snapshots import PublishedSnapshot, current_snapshot
 
-ENDPOINTS = [
-    ("churn-risk list: filter + sort 1M rows, page of 100",
-     "/marketing/churn-risk-customers?min_lifetime_value=500&limit=100"),
-    ("lifetime value by segment: group by over 1M rows", "/finance/customer-lifetime-value"),
-    ("customer profiles: 2 statuses + health filter, page of 100",
-     "/analytics/customer-profiles?customer_status=Active&customer_status=New"
-     "&min_health_score=3&limit=100"),
-    ("category insights: a small insight table", "/product/category-insights"),
-]  # fmt: skip
 BARE_PATH = "/bench/bare"
 LATENCY_USERS = 1
 THROUGHPUT_USERS = 8
@@ -41,6 +33,50 @@ SECONDS = 20
 TARGET_MISS_P50_MS = 25
 TARGET_MISS_P99_MS = 100
 TARGET_HIT_RATIO = 0.70
+
+
+@dataclass(frozen=True)
+class Case:
+    """One measured request, with its cache-miss p50 target."""
+
+    label: str
+    path: str
+    target_p50_ms: float = TARGET_MISS_P50_MS
+
+
+def cases(customer_id: str) -> list[Case]:
+    """The measured requests; `customer_id` is a customer with a long purchase history."""
+    return [
+        Case("churn-risk list: filter + sort 1M rows, page of 100",
+             "/marketing/churn-risk-customers?min_lifetime_value=500&limit=100"),
+        Case("lifetime value by segment: group by over 1M rows",
+             "/finance/customer-lifetime-value"),
+        Case("customer profiles: 2 statuses + health filter, page of 100",
+             "/analytics/customer-profiles?customer_status=Active&customer_status=New"
+             "&min_health_score=3&limit=100"),
+        Case("category insights: a small insight table", "/product/category-insights"),
+        Case("customer detail: one customer_360 row", f"/api/v1/customers/{customer_id}", 15),
+        Case("transaction history: one customer's page of 50, newest first",
+             f"/api/v1/customers/{customer_id}/transactions", 30),
+        Case("directory: status + health filter, by spend, page 2 of 50",
+             "/api/v1/customers?customer_status=Active&min_health_score=3&sort=total_spent"
+             "&order=desc&page=2", 50),
+    ]  # fmt: skip
+
+
+def busy_customer(snapshot: PublishedSnapshot) -> str:
+    """A customer at the 90th percentile of orders (a full history page, not the extreme)."""
+    pattern = str(snapshot.path / "customer_360" / "*.parquet")
+    with duckdb.connect() as connection:
+        row = connection.execute(
+            "with customers as (select customer_id, orders from read_parquet($pattern)) "
+            "select min(customer_id) from customers "
+            "where orders >= (select quantile_disc(orders, 0.9) from customers)",
+            {"pattern": pattern},
+        ).fetchone()
+    if row is None or row[0] is None:
+        raise SystemExit(f"snapshot {snapshot.snapshot_id} has no customer with orders")
+    return str(row[0])
 
 
 @dataclass(frozen=True)
@@ -155,29 +191,35 @@ def run(customers: int, results_file: Path, scratch: Path, seed: int = 42) -> No
     data_dir = (scratch / "api-data").resolve()
     org = f"api{customers}"
     _build_snapshot(raw, data_dir, org)
+    snapshot = current_snapshot(data_dir, org)
+    assert snapshot is not None
+    measured = cases(busy_customer(snapshot))
     work = scratch / "api-work"
     work.mkdir(parents=True, exist_ok=True)
     results: dict[str, dict[str, LoadResult]] = {}
     for mode in ("miss", "hit"):
         server = Server(data_dir, org, cache=mode == "hit", log_path=work / f"server-{mode}.log")
         try:
-            for label, path in ENDPOINTS:
-                print(f"[bench api] {mode}: {path}", flush=True)
-                results.setdefault(label, {})[f"{mode}_latency"] = _load(
-                    server, path, LATENCY_USERS, work
+            for case in measured:
+                print(f"[bench api] {mode}: {case.path}", flush=True)
+                results.setdefault(case.label, {})[f"{mode}_latency"] = _load(
+                    server, case.path, LATENCY_USERS, work
                 )
-                results[label][f"{mode}_throughput"] = _load(server, path, THROUGHPUT_USERS, work)
+                results[case.label][f"{mode}_throughput"] = _load(
+                    server, case.path, THROUGHPUT_USERS, work
+                )
             if mode == "hit":
                 print("[bench api] bare route", flush=True)
                 bare_latency = _load(server, BARE_PATH, LATENCY_USERS, work)
                 bare = _load(server, BARE_PATH, THROUGHPUT_USERS, work)
         finally:
             server.stop()
-    write_section(results_file, "api", _render(customers, results, bare, bare_latency))
+    write_section(results_file, "api", _render(customers, measured, results, bare, bare_latency))
 
 
 def _render(
     customers: int,
+    measured: list[Case],
     results: dict[str, dict[str, LoadResult]],
     bare: LoadResult,
     bare_latency: LoadResult,
@@ -210,19 +252,23 @@ def _render(
         _line("bare route (constant), latency", bare_latency),
         _line("bare route (constant), throughput", bare),
         "",
-        f"Targets: miss p50 ≤ {TARGET_MISS_P50_MS} ms and p99 ≤ {TARGET_MISS_P99_MS} ms "
-        f"(latency rows); hits ≥ {TARGET_HIT_RATIO:.0%} of the bare route's req/s.",
+        f"Targets: miss p50 ≤ the endpoint's target (default {TARGET_MISS_P50_MS} ms; issue 5's "
+        f"detail 15, history 30, directory 50) and p99 ≤ {TARGET_MISS_P99_MS} ms (latency "
+        f"rows); hits ≥ {TARGET_HIT_RATIO:.0%} of the bare route's req/s. The detail and history "
+        "rows read the customer at the 90th percentile of orders.",
         "",
-        "| endpoint | miss p50 ms | miss p99 ms | miss target met | hit req/s ÷ bare req/s "
-        "| hit target met |",
-        "|---|---:|---:|:---:|---:|:---:|",
+        "| endpoint | miss p50 ms | target | miss p99 ms | miss target met "
+        "| hit req/s ÷ bare req/s | hit target met |",
+        "|---|---:|---:|---:|:---:|---:|:---:|",
     ]
-    for label, by_case in results.items():
+    for case in measured:
+        by_case = results[case.label]
         miss = by_case["miss_latency"]
         ratio = by_case["hit_throughput"].rps / bare.rps if bare.rps else 0.0
-        met = miss.p50_ms <= TARGET_MISS_P50_MS and miss.p99_ms <= TARGET_MISS_P99_MS
+        met = miss.p50_ms <= case.target_p50_ms and miss.p99_ms <= TARGET_MISS_P99_MS
         lines.append(
-            f"| {label} | {miss.p50_ms:.0f} | {miss.p99_ms:.0f} | {'yes' if met else '**no**'} "
+            f"| {case.label} | {miss.p50_ms:.0f} | {case.target_p50_ms:.0f} "
+            f"| {miss.p99_ms:.0f} | {'yes' if met else '**no**'} "
             f"| {ratio:.0%} | {'yes' if ratio >= TARGET_HIT_RATIO else '**no**'} |"
         )
     return "\n".join(lines)

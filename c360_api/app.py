@@ -19,6 +19,7 @@ from c360_api.metrics import RequestMetrics
 from c360_api.routers import (
     admin,
     analytics,
+    analytics_v1,
     customer_success,
     customers,
     finance,
@@ -32,7 +33,9 @@ from c360_api.sql_registry import load_registry
 
 log = structlog.get_logger(__name__)
 
-TEAM_ROUTERS = (marketing, product, finance, customer_success, analytics, customers)
+TEAM_ROUTERS = (
+    marketing, product, finance, customer_success, analytics, customers, analytics_v1,
+)  # fmt: skip
 
 
 def build_query_service(settings: ApiSettings) -> QueryService:

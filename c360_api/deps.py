@@ -8,13 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from datetime import date
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 
 from c360_api.jobs import JobManager
-from c360_api.service import OutputFormat, Page, QueryService
+from c360_api.service import (
+    OutputFormat,
+    Page,
+    QueryCall,
+    QueryService,
+    SortOrder,
+    page_renderer,
+)
 from c360_api.settings import ApiSettings
 
 
@@ -49,9 +57,15 @@ async def get_org(settings: SettingsDep) -> str:
 OrgDep = Annotated[str, Depends(get_org)]
 
 
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+
+Bound = TypeVar("Bound", float, date)
+
+
 @dataclass(frozen=True)
 class TeamQuery:
-    """What a team route needs besides its own parameters: service, organisation, page, format."""
+    """What a list route needs besides its own parameters: service, organisation, page, format."""
 
     service: QueryService
     org: str
@@ -64,17 +78,23 @@ class TeamQuery:
         query: tuple[str, str],
         parameters: Mapping[str, Any],
         message: str,
+        *,
+        order: SortOrder | None = None,
     ) -> Response:
-        """Answer `sql/<team>/<name>.sql` with `parameters` for this request."""
+        """Answer a page of `sql/<team>/<name>.sql` with `parameters` (in `order` if given)."""
         return await self.service.respond(
             request,
             self.org,
-            query,
-            parameters,
-            page=self.page,
+            [QueryCall(query, parameters, self.page, order)],
+            page_renderer(self.page, self.output, message, query[1]),
             output=self.output,
-            message=message,
         )
+
+
+FormatParam = Annotated[
+    OutputFormat,
+    Query(alias="format", description="`json` (the envelope) or `csv` (the same rows)."),
+]
 
 
 async def get_team_query(
@@ -84,23 +104,14 @@ async def get_team_query(
         Query(ge=1, description="Rows per page (default 1000, at most C360_MAX_LIMIT = 10000)."),
     ] = None,
     offset: Annotated[int, Query(ge=0, description="Rows to skip before this page.")] = 0,
-    output: Annotated[
-        Literal["json", "csv"],
-        Query(alias="format", description="`json` (the envelope) or `csv` (the same rows)."),
-    ] = "json",
+    output: FormatParam = "json",
 ) -> TeamQuery:
     """Service, organisation, page (bounded by the configured maximum) and format, resolved in
     one dependency: FastAPI's per-dependency cost is most of a cached answer's cost."""
     settings: ApiSettings = request.app.state.settings
     if limit is not None and limit > settings.max_limit:
-        raise RequestValidationError(
-            [
-                {
-                    "loc": ("query", "limit"),
-                    "msg": f"Input should be less than or equal to {settings.max_limit}",
-                    "type": "less_than_equal",
-                }
-            ]
+        raise invalid_parameter(
+            "limit", f"Input should be less than or equal to {settings.max_limit}"
         )
     return TeamQuery(
         service=request.app.state.query_service,
@@ -111,6 +122,38 @@ async def get_team_query(
 
 
 TeamQueryDep = Annotated[TeamQuery, Depends(get_team_query)]
+
+
+async def get_paged_query(
+    request: Request,
+    page: Annotated[int, Query(ge=1, description="Page number, from 1.")] = 1,
+    page_size: Annotated[
+        int, Query(ge=1, le=MAX_PAGE_SIZE, description="Rows per page (at most 500).")
+    ] = DEFAULT_PAGE_SIZE,
+    output: FormatParam = "json",
+) -> TeamQuery:
+    """Like `get_team_query` for the /api/v1 lists, which count pages (`page`, `page_size`)."""
+    return TeamQuery(
+        service=request.app.state.query_service,
+        org=organisation(request.app.state.settings),
+        page=Page.number(page, page_size),
+        output=output,
+    )
+
+
+PagedQueryDep = Annotated[TeamQuery, Depends(get_paged_query)]
+
+
+def invalid_parameter(field: str, message: str) -> RequestValidationError:
+    """The 422 error (error envelope) for one query parameter."""
+    error = {"loc": ("query", field), "msg": message, "type": "value_error"}
+    return RequestValidationError([error])
+
+
+def check_range(low_field: str, low: Bound | None, high_field: str, high: Bound | None) -> None:
+    """Raise a 422 naming `low_field` when both bounds are given and the low one is higher."""
+    if low is not None and high is not None and low > high:
+        raise invalid_parameter(low_field, f"{low_field} must not be greater than {high_field}")
 
 
 async def get_jobs(request: Request) -> JobManager:

@@ -35,6 +35,7 @@ log = structlog.get_logger(__name__)
 # The tables a snapshot publishes (manifest `tables`); each becomes a view of the same name.
 SNAPSHOT_TABLES = (
     "transactions",
+    "interactions",
     "customer_360",
     "category_associations",
     "revenue_monthly",
@@ -62,6 +63,9 @@ class SnapshotDb:
     ) -> None:
         self.snapshot = snapshot
         self._connection = duckdb.connect(":memory:", config=config)
+        # Snapshot timestamps are instants and the as-of date is a UTC date (the pipeline runs
+        # in UTC): bucket and compare them in UTC whatever the server's local time zone.
+        self._connection.execute("set global TimeZone = 'UTC'")
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._lock = threading.Lock()

@@ -18,51 +18,103 @@ from c360_api.errors import utc_now_iso
 Column = tuple[str, Any, str, Any]  # (name, type, description, example)
 
 
-def row_model(name: str, columns: list[Column]) -> type[BaseModel]:
+def row_model(name: str, columns: list[Column], doc: str | None = None) -> type[BaseModel]:
     """A model of one result row: a field per column, nullable, with description and example."""
     fields: dict[str, Any] = {
         column: (kind | None, Field(description=description, examples=[example]))
         for column, kind, description, example in columns
     }
     model = create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
-    model.__doc__ = f"One row of the {name.removesuffix('Row')} answer."
+    model.__doc__ = doc or f"One row of the {name.removesuffix('Row')} answer."
     return model
 
 
 def example_row(columns: list[Column]) -> dict[str, Any]:
     """The example values of a row, JSON-ready."""
-    return {
-        column: example.isoformat() if isinstance(example, date) else example
-        for column, _, _, example in columns
+    return {column: _json_ready(example) for column, _, _, example in columns}
+
+
+def rows_field(name: str, row: type[BaseModel], description: str) -> Column:
+    """A field holding a list of `row`s (a `row_model`), with a one-row example, for an
+    `object_envelope`; one row model can serve several fields."""
+    example = {
+        column: _json_ready((info.examples or [None])[0])
+        for column, info in row.model_fields.items()
     }
+    return (name, list[row], description, [example])  # type: ignore[valid-type]
 
 
-def envelope(name: str, columns: list[Column], message: str) -> type[BaseModel]:
-    """The success envelope of a list answer whose rows have `columns`."""
+def _json_ready(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+EXAMPLE_TIMESTAMP = "2026-01-31T08:00:00.000Z"
+
+_ENVELOPE_FIELDS: dict[str, Any] = {
+    "success": (bool, Field(description="Always true for a success.")),
+    "message": (str, Field(description="What the answer holds.")),
+    "timestamp": (str, Field(description="When the response was sent (UTC, ISO 8601).")),
+}
+_LIST_FIELDS: dict[str, Any] = {
+    "count": (int, Field(description="Rows in `data`.")),
+    "total": (int, Field(description="Rows in the whole answer, over every page.")),
+    "truncated": (bool, Field(description="True when rows remain after this page.")),
+}
+_OFFSET_FIELDS: dict[str, Any] = {
+    "limit": (int, Field(description="Page size used.")),
+    "offset": (int, Field(description="Rows skipped before this page.")),
+}
+_NUMBERED_FIELDS: dict[str, Any] = {
+    "page": (int, Field(description="This page's number (from 1).")),
+    "page_size": (int, Field(description="Rows per page.")),
+    "pages": (int, Field(description="Pages in the whole answer (0 when it is empty).")),
+}
+
+
+def envelope(
+    name: str, columns: list[Column], message: str, *, numbered: bool = False
+) -> type[BaseModel]:
+    """The success envelope of a list answer whose rows have `columns`, paged by limit and
+    offset, or by page number when `numbered`."""
     row = row_model(f"{name}Row", columns)
+    paging = {"page": 1, "page_size": 50, "pages": 1} if numbered else {"limit": 1000, "offset": 0}
     example: dict[str, Any] = {
         "success": True,
         "message": message,
-        "timestamp": "2026-01-31T08:00:00.000Z",
+        "timestamp": EXAMPLE_TIMESTAMP,
         "data": [example_row(columns)],
         "count": 1,
         "total": 1,
         "truncated": False,
-        "limit": 1000,
-        "offset": 0,
+        **paging,
     }
     model = create_model(
         name,
         __config__=ConfigDict(json_schema_extra={"examples": [example]}),
-        success=(bool, Field(description="Always true for a success.")),
-        message=(str, Field(description="What the answer holds.")),
-        timestamp=(str, Field(description="When the response was sent (UTC, ISO 8601).")),
+        **_ENVELOPE_FIELDS,
         data=(list[row], Field(description="The rows of this page.")),  # type: ignore[valid-type]
-        count=(int, Field(description="Rows in `data`.")),
-        total=(int, Field(description="Rows in the whole answer, over every page.")),
-        truncated=(bool, Field(description="True when rows remain after this page.")),
-        limit=(int, Field(description="Page size used.")),
-        offset=(int, Field(description="Rows skipped before this page.")),
+        **_LIST_FIELDS,
+        **(_NUMBERED_FIELDS if numbered else _OFFSET_FIELDS),
+    )
+    model.__doc__ = f"Success envelope: {message}."
+    return model
+
+
+def object_envelope(name: str, fields: list[Column], message: str) -> type[BaseModel]:
+    """The success envelope of an answer whose `data` is one object with `fields` (a field's
+    type may itself be a list of row models)."""
+    data = row_model(f"{name.removesuffix('Response')}Data", fields, doc=f"The {message}.")
+    example: dict[str, Any] = {
+        "success": True,
+        "message": message,
+        "timestamp": EXAMPLE_TIMESTAMP,
+        "data": example_row(fields),
+    }
+    model = create_model(
+        name,
+        __config__=ConfigDict(json_schema_extra={"examples": [example]}),
+        **_ENVELOPE_FIELDS,
+        data=(data, Field(description="The answer.")),
     )
     model.__doc__ = f"Success envelope: {message}."
     return model

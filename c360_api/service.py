@@ -1,9 +1,10 @@
-"""The query service: run a team query on the current snapshot, page it, render and cache it.
+"""The query service: run queries on the current snapshot, page them, render and cache the answer.
 
-An answer is rendered once into bytes: the JSON envelope split around its timestamp (the only
-part that changes between hits) or the CSV text. The cache key is (organisation, snapshot id,
-query, normalised parameters, page, format), so a new snapshot is never answered from an old
-one's entries. Every answer carries an `ETag`; a matching `If-None-Match` gets 304.
+An answer is one or more queries run on one snapshot, rendered once into bytes: the JSON
+envelope split around its timestamp (the only part that changes between hits) or the CSV text.
+The cache key is (organisation, snapshot id, each query with its normalised parameters, page
+and order, format), so a new snapshot is never answered from an old one's entries. Every
+answer carries an `ETag`; a matching `If-None-Match` gets 304.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from functools import partial
 from typing import Any, Literal
 
 import orjson
@@ -25,20 +26,70 @@ from starlette.concurrency import run_in_threadpool
 from c360_api.cache import AnswerCache, CachedAnswer
 from c360_api.engine import SnapshotDb, SnapshotEngine
 from c360_api.errors import error_response, utc_now_iso
-from c360_api.sql_registry import QueryRegistry, SqlQuery
+from c360_api.snapshots import PublishedSnapshot
+from c360_api.sql_registry import NAME_PATTERN, QueryRegistry, SqlQuery
 
 OutputFormat = Literal["json", "csv"]
 
 # Bound names for paging; a team query cannot use them (they are not snake_case + letter-first).
 _LIMIT, _OFFSET = "c360_page_limit", "c360_page_offset"
 
+SNAPSHOT_PARAMETERS: dict[str, Callable[[PublishedSnapshot], Any]] = {
+    "as_of": lambda snapshot: snapshot.as_of_date,
+}
+"""Parameters the service binds from the snapshot itself when a query names them: a request
+cannot know them before its snapshot is chosen (and the cache key carries the snapshot id)."""
+
 
 @dataclass(frozen=True)
 class Page:
-    """Which rows of an answer to return."""
+    """Which rows of an answer to return; a `numbered` page reports page, page_size and pages
+    instead of limit and offset."""
 
     limit: int
     offset: int = 0
+    numbered: bool = False
+
+    @classmethod
+    def number(cls, page: int, size: int) -> Page:
+        """Page `page` (counted from 1) of `size` rows."""
+        return cls(limit=size, offset=(page - 1) * size, numbered=True)
+
+
+@dataclass(frozen=True)
+class SortOrder:
+    """An order a client picked: a column from the route's whitelist, a direction, and a unique
+    tie-breaker so that pages are stable. Only identifiers reach the SQL, never client text."""
+
+    column: str
+    descending: bool
+    tie_breaker: str
+
+    def __post_init__(self) -> None:
+        for name in (self.column, self.tie_breaker):
+            if not NAME_PATTERN.fullmatch(name):
+                raise ValueError(f"not a column name: {name!r}")
+
+    @property
+    def sql(self) -> str:
+        """The `order by` list (nulls last either way)."""
+        direction = "desc" if self.descending else "asc"
+        return f'"{self.column}" {direction} nulls last, "{self.tie_breaker}"'
+
+
+@dataclass(frozen=True)
+class QueryCall:
+    """One query of an answer: its file, the request's parameters, which rows (all when no
+    page) and, when the client picks it, their order (replacing the file's own)."""
+
+    query: tuple[str, str]
+    parameters: Mapping[str, Any]
+    page: Page | None = None
+    order: SortOrder | None = None
+
+    def cache_key(self) -> Hashable:
+        """What identifies this call's rows on one snapshot."""
+        return (self.query, _normalise(self.parameters), self.page, self.order)
 
 
 @dataclass(frozen=True)
@@ -50,9 +101,17 @@ class QueryAnswer:
     total: int
     snapshot_id: str
 
+    def records(self) -> list[dict[str, Any]]:
+        """The rows as `{column: value}`."""
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
 
-Renderer = Callable[[QueryAnswer], CachedAnswer | None]
-"""Shapes a fetched answer into cached bytes; None means "not found" (404)."""
+    def first_record(self) -> dict[str, Any] | None:
+        """The first row as `{column: value}`, None when there is none."""
+        return dict(zip(self.columns, self.rows[0], strict=True)) if self.rows else None
+
+
+Renderer = Callable[[Sequence[QueryAnswer]], CachedAnswer | None]
+"""Shapes the fetched answers (one per call, in order) into cached bytes; None is a 404."""
 
 
 class QueryService:
@@ -63,14 +122,19 @@ class QueryService:
         self.engine = engine
         self.cache = cache
 
-    def fetch(
-        self, db: SnapshotDb, query: SqlQuery, parameters: Mapping[str, Any], page: Page
-    ) -> QueryAnswer:
-        """Run one page of `query` (and count its rows when the page does not tell)."""
-        _check_parameters(query, parameters)
-        bound = dict(parameters)
+    def fetch(self, db: SnapshotDb, call: QueryCall) -> QueryAnswer:
+        """Run one call: its page (counting the rows when the page does not tell), or every row."""
+        query = self.registry.get(*call.query)
+        bound = _bind(query, call.parameters, db.snapshot)
+        sql = query.sql
+        if call.order is not None:
+            sql = f"select * from ({query.unordered_sql}) as answer order by {call.order.sql}"
+        page = call.page
+        if page is None:
+            columns, rows = db.execute(sql, bound)
+            return QueryAnswer(columns, rows, total=len(rows), snapshot_id=db.snapshot_id)
         columns, rows = db.execute(
-            f"select * from ({query.sql}) as answer limit ${_LIMIT} offset ${_OFFSET}",
+            f"select * from ({sql}) as answer limit ${_LIMIT} offset ${_OFFSET}",
             {**bound, _LIMIT: page.limit, _OFFSET: page.offset},
         )
         if len(rows) < page.limit and (rows or page.offset == 0):
@@ -86,41 +150,35 @@ class QueryService:
         self,
         request: Request,
         org: str,
-        query_key: tuple[str, str],
-        parameters: Mapping[str, Any],
+        calls: Sequence[QueryCall],
+        render: Renderer,
         *,
-        page: Page,
         output: OutputFormat = "json",
-        message: str,
-        renderer: Renderer | None = None,
         not_found: str = "no such record",
     ) -> Response:
-        """The HTTP response for one query: cached bytes, 304, or a fresh answer.
+        """The HTTP response for an answer made of `calls`: cached bytes, 304, or a fresh answer.
 
-        Rows are rendered as a page of the list envelope unless a `renderer` shapes them
-        (returning None for a 404 with `not_found`, which is not cached). A cache hit is served
-        on the event loop (a lookup and a copy of bytes); everything that blocks - opening an
-        organisation's first snapshot, running DuckDB, rendering - runs in the thread pool."""
-        query = self.registry.get(*query_key)
+        Every call runs on the same snapshot (acquired once), and the rendered whole is cached
+        under one key; `render` returning None is a 404 with `not_found`, which is not cached.
+        A cache hit is served on the event loop (a lookup and a copy of bytes); everything that
+        blocks - opening an organisation's first snapshot, running DuckDB, rendering - runs in
+        the thread pool."""
         if self.engine.needs_open(org):
             db = await run_in_threadpool(self.engine.acquire, org)
         else:
             db = self.engine.acquire(org)
         try:
-            key = (org, db.snapshot_id, query.key, _normalise(parameters), page, output)
+            key = (org, db.snapshot_id, tuple(call.cache_key() for call in calls), output)
             answer = self.cache.get(key)
             cache_hit = answer is not None
             if answer is None:
-                shape = renderer or partial(
-                    render, page=page, output=output, message=message, name=query.name
-                )
-                answer = await run_in_threadpool(self._run, db, query, parameters, page, shape)
+                answer = await run_in_threadpool(self._run, db, calls, render)
                 if answer is not None:
                     self.cache.put(key, answer)
         finally:
             db.release()
         state = request.state
-        state.query_name = query.key
+        state.query_name = ",".join("/".join(call.query) for call in calls)
         state.cache_hit = cache_hit
         state.snapshot_id = db.snapshot_id
         if answer is None:
@@ -132,28 +190,38 @@ class QueryService:
         return Response(content=body, media_type=answer.media_type, headers=headers)
 
     def _run(
-        self,
-        db: SnapshotDb,
-        query: SqlQuery,
-        parameters: Mapping[str, Any],
-        page: Page,
-        shape: Renderer,
+        self, db: SnapshotDb, calls: Sequence[QueryCall], render: Renderer
     ) -> CachedAnswer | None:
-        return shape(self.fetch(db, query, parameters, page))
+        return render([self.fetch(db, call) for call in calls])
 
 
-def render_record(
-    answer: QueryAnswer, message: str, shape: Callable[[dict[str, Any]], dict[str, Any]]
-) -> CachedAnswer | None:
-    """The first row, shaped into an object, as the envelope's `data`; None when no row."""
-    if not answer.rows:
-        return None
-    record = shape(dict(zip(answer.columns, answer.rows[0], strict=True)))
-    tail = b'","data":' + orjson.dumps(record, default=_json_default) + b"}"
-    head = b'{"success":true,"message":' + orjson.dumps(message) + b',"timestamp":"'
-    return CachedAnswer(
-        head=head, tail=tail, media_type="application/json", etag=_etag(answer.snapshot_id, tail)
-    )
+def page_renderer(page: Page, output: OutputFormat, message: str, name: str) -> Renderer:
+    """Render the (only) answer as a page of rows: the list envelope, or CSV."""
+
+    def render_answers(answers: Sequence[QueryAnswer]) -> CachedAnswer:
+        return render(answers[0], page, output, message, name)
+
+    return render_answers
+
+
+def object_renderer(
+    message: str, build: Callable[[Sequence[QueryAnswer]], dict[str, Any] | None]
+) -> Renderer:
+    """Render the object `build` makes of the answers as the envelope's `data` (None: 404)."""
+
+    def render_answers(answers: Sequence[QueryAnswer]) -> CachedAnswer | None:
+        data = build(answers)
+        if data is None:
+            return None
+        tail = b'","data":' + orjson.dumps(data, default=_json_default) + b"}"
+        return CachedAnswer(
+            head=_json_head(message),
+            tail=tail,
+            media_type="application/json",
+            etag=_etag(answers[0].snapshot_id, tail),
+        )
+
+    return render_answers
 
 
 def render(
@@ -174,38 +242,55 @@ def render(
                 ("X-Truncated", "true" if truncated else "false"),
             ),
         )
-    data = orjson.dumps(
-        [dict(zip(answer.columns, row, strict=True)) for row in answer.rows], default=_json_default
-    )
+    data = orjson.dumps(answer.records(), default=_json_default)
     tail = b"".join(
         (
             b'","data":',
             data,
-            b',"count":%d,"total":%d,"truncated":%s,"limit":%d,"offset":%d}'
-            % (
-                len(answer.rows),
-                answer.total,
-                b"true" if truncated else b"false",
-                page.limit,
-                page.offset,
-            ),
+            b',"count":%d,"total":%d,"truncated":%s,'
+            % (len(answer.rows), answer.total, b"true" if truncated else b"false"),
+            _page_fields(page, answer.total),
+            b"}",
         )
     )
-    head = b'{"success":true,"message":' + orjson.dumps(message) + b',"timestamp":"'
     return CachedAnswer(
-        head=head,
+        head=_json_head(message),
         tail=tail,
         media_type="application/json",
         etag=_etag(answer.snapshot_id, tail),
     )
 
 
-def _check_parameters(query: SqlQuery, parameters: Mapping[str, Any]) -> None:
-    given = set(parameters)
-    if given != query.parameters:
-        raise ValueError(
-            f"{query.path} binds {sorted(query.parameters)} but was given {sorted(given)}"
+def _page_fields(page: Page, total: int) -> bytes:
+    if page.numbered:
+        return b'"page":%d,"page_size":%d,"pages":%d' % (
+            page.offset // page.limit + 1,
+            page.limit,
+            math.ceil(total / page.limit),
         )
+    return b'"limit":%d,"offset":%d' % (page.limit, page.offset)
+
+
+def _json_head(message: str) -> bytes:
+    return b'{"success":true,"message":' + orjson.dumps(message) + b',"timestamp":"'
+
+
+def _bind(
+    query: SqlQuery, parameters: Mapping[str, Any], snapshot: PublishedSnapshot
+) -> dict[str, Any]:
+    """The request's parameters plus the snapshot's own that the query names; exactly what the
+    query binds, or ValueError naming the file (a route passing the wrong set is a bug)."""
+    from_snapshot = query.parameters & SNAPSHOT_PARAMETERS.keys()
+    given = set(parameters)
+    if given & from_snapshot or given | from_snapshot != query.parameters:
+        raise ValueError(
+            f"{query.path} binds {sorted(query.parameters)} but was given {sorted(given)} "
+            f"(the service binds {sorted(SNAPSHOT_PARAMETERS)})"
+        )
+    return {
+        **parameters,
+        **{name: SNAPSHOT_PARAMETERS[name](snapshot) for name in from_snapshot},
+    }
 
 
 def _normalise(parameters: Mapping[str, Any]) -> Hashable:

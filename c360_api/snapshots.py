@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,12 @@ class PublishedSnapshot:
         """The snapshot's as-of date, if its manifest records one."""
         value = self.manifest.get("as_of")
         return str(value) if value is not None else None
+
+    @property
+    def as_of_date(self) -> date | None:
+        """The as-of date as a date: what queries that bind `$as_of` are given."""
+        value = self.as_of
+        return date.fromisoformat(value) if value else None
 
     @property
     def created_at(self) -> datetime | None:

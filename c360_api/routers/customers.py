@@ -1,16 +1,133 @@
-"""Customer by customer (/api/v1): the full 360 profile of one customer."""
+"""Customer by customer (/api/v1/customers): the directory, one customer's full 360 profile
+and their purchase history."""
 
 from __future__ import annotations
 
-from functools import partial
-from typing import Annotated, Any
+from collections.abc import Sequence
+from datetime import date
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import BaseModel, Field
 
-from c360_api.deps import OrgDep, QueryServiceDep
-from c360_api.service import Page, render_record
+from c360_api.cache import CachedAnswer
+from c360_api.deps import OrgDep, PagedQueryDep, QueryServiceDep, check_range
+from c360_api.envelopes import Column, envelope
+from c360_api.routers.analytics import PROFILES
+from c360_api.routers.team_route import responses_for
+from c360_api.service import (
+    Page,
+    QueryAnswer,
+    QueryCall,
+    SortOrder,
+    object_renderer,
+    page_renderer,
+)
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
+
+SortDirection = Literal["asc", "desc"]
+
+DIRECTORY = PROFILES  # a directory row is the customer-profiles row
+
+TRANSACTIONS: list[Column] = [
+    ("transaction_id", str, "Transaction key", "T000000123"),
+    ("transaction_date", date, "Purchase date", date(2025, 12, 28)),
+    ("category", str, "Product category (null when unknown)", "Electronics"),
+    ("product_id", str, "Product key", "P0042"),
+    ("quantity", int, "Units", 2),
+    ("amount", float, "Amount paid", 249.9),
+    ("channel", str, "Sales channel", "online"),
+    ("store_id", str, "Store key (store sales)", None),
+    ("region", str, "Region of the sale", "North"),
+]
+
+DIRECTORY_MESSAGE = "customers matching the search and filters"
+DirectoryResponse = envelope(
+    "CustomerDirectoryResponse", DIRECTORY, DIRECTORY_MESSAGE, numbered=True
+)
+TransactionsResponse = envelope(
+    "CustomerTransactionsResponse", TRANSACTIONS, "customer C000123's transactions", numbered=True
+)
+
+# The directory sorts on these columns (the value names the column; the Literal is the whitelist
+# FastAPI enforces, and SortOrder accepts nothing but a plain identifier).
+DirectorySort = Literal[
+    "customer_id", "customer_name", "total_spent", "orders", "last_purchase_date",
+    "customer_health_score", "predicted_clv_12m",
+]  # fmt: skip
+TRANSACTION_SORTS: dict[str, str] = {"date": "transaction_date", "amount": "amount"}
+
+
+class DirectoryFilters(BaseModel):
+    """The directory's search, filters and sort (query parameters); a filter left out keeps
+    every customer, a categorical one matches its value exactly."""
+
+    search: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="Case-insensitive substring of the customer id, name or email.",
+    )
+    segment: str | None = Field(
+        None, max_length=100, description="Only this customer segment (`customer_segment`)."
+    )
+    rfm_segment: str | None = Field(None, max_length=100, description="Only this RFM segment.")
+    loyalty_tier: str | None = Field(None, max_length=100, description="Only this loyalty tier.")
+    customer_status: str | None = Field(
+        None, max_length=100, description="Only this status (Active, At Risk, Churned, New)."
+    )
+    lifecycle_stage: str | None = Field(
+        None, max_length=100, description="Only this lifecycle stage."
+    )
+    region: str | None = Field(None, max_length=100, description="Only this region.")
+    generation: str | None = Field(None, max_length=100, description="Only this generation.")
+    min_total_spent: float | None = Field(None, description="Lifetime spend at least this.")
+    max_total_spent: float | None = Field(None, description="Lifetime spend at most this.")
+    min_health_score: float | None = Field(
+        None, ge=1, le=5, description="Health score (1–5) at least this."
+    )
+    max_health_score: float | None = Field(
+        None, ge=1, le=5, description="Health score (1–5) at most this."
+    )
+    sort: DirectorySort = Field(
+        "customer_id", description="Column to sort on (ties broken by customer_id)."
+    )
+    order: SortDirection = Field("asc", description="`asc` or `desc` (nulls last either way).")
+
+    def parameters(self) -> dict[str, Any]:
+        """The bound parameters of `customers/customer_directory.sql`."""
+        return {
+            "search": self.search,
+            "customer_segment": self.segment,
+            "rfm_segment": self.rfm_segment,
+            "loyalty_tier": self.loyalty_tier,
+            "customer_status": self.customer_status,
+            "lifecycle_stage": self.lifecycle_stage,
+            "region": self.region,
+            "generation": self.generation,
+            "min_total_spent": self.min_total_spent,
+            "max_total_spent": self.max_total_spent,
+            "min_health_score": self.min_health_score,
+            "max_health_score": self.max_health_score,
+        }
+
+
+class TransactionFilters(BaseModel):
+    """A purchase history's filters and sort (query parameters); a filter left out keeps every
+    transaction."""
+
+    start_date: date | None = Field(None, description="Purchases on or after this date.")
+    end_date: date | None = Field(None, description="Purchases on or before this date.")
+    category: str | None = Field(None, max_length=100, description="Only this category.")
+    channel: str | None = Field(None, max_length=100, description="Only this channel.")
+    min_amount: float | None = Field(None, description="Amount at least this.")
+    max_amount: float | None = Field(None, description="Amount at most this.")
+    sort: Literal["date", "amount"] = Field(
+        "date", description="`date` or `amount` (ties broken by transaction_id)."
+    )
+    order: SortDirection = Field("desc", description="`desc` (default: newest first) or `asc`.")
+
 
 # The profile's sections, in the order of docs/tables.md; every customer_360 column but the
 # key belongs to exactly one (a test checks this against the snapshot schema).
@@ -79,9 +196,40 @@ def sectioned(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _profile(answers: Sequence[QueryAnswer]) -> dict[str, Any] | None:
+    row = answers[0].first_record()
+    return sectioned(row) if row is not None else None
+
+
 CustomerId = Annotated[
     str, Path(min_length=1, max_length=128, description="The customer's id, as in the source.")
 ]
+
+
+@router.get(
+    "",
+    response_model=DirectoryResponse,
+    responses=responses_for(DirectoryResponse, DIRECTORY),
+    summary="Customer directory: search, filter, sort and page",
+)
+async def customer_directory(
+    request: Request, paged: PagedQueryDep, filters: Annotated[DirectoryFilters, Query()]
+) -> Response:
+    """Customers matching a search over id, name and email and the filters, in the chosen
+    order, a numbered page at a time (`total` and `pages` count the whole answer)."""
+    check_range(
+        "min_total_spent", filters.min_total_spent, "max_total_spent", filters.max_total_spent
+    )
+    check_range(
+        "min_health_score", filters.min_health_score, "max_health_score", filters.max_health_score
+    )
+    return await paged.respond(
+        request,
+        ("customers", "customer_directory"),
+        filters.parameters(),
+        DIRECTORY_MESSAGE,
+        order=SortOrder(filters.sort, filters.order == "desc", tie_breaker="customer_id"),
+    )
 
 
 @router.get(
@@ -98,14 +246,62 @@ async def customer_detail(
 ) -> Response:
     """Profile, purchasing, RFM, CLV and P(alive), health and churn risk, loyalty, lifecycle,
     engagement, support, interactions and profitability of one customer."""
-    message = f"customer {customer_id}"
     return await service.respond(
         request,
         org,
-        ("customers", "customer_detail"),
-        {"customer_id": customer_id},
-        page=Page(limit=1),
-        message=message,
-        renderer=partial(render_record, message=message, shape=sectioned),
-        not_found=f"no customer {customer_id!r} in the current snapshot",
+        [QueryCall(("customers", "customer_detail"), {"customer_id": customer_id}, Page(limit=1))],
+        object_renderer(f"customer {customer_id}", _profile),
+        not_found=unknown_customer(customer_id),
     )
+
+
+@router.get(
+    "/{customer_id}/transactions",
+    response_model=TransactionsResponse,
+    responses={
+        **responses_for(TransactionsResponse, TRANSACTIONS),
+        404: {"description": "No customer with this id in the current snapshot."},
+    },
+    summary="One customer's purchase history",
+)
+async def customer_transactions(
+    request: Request,
+    paged: PagedQueryDep,
+    customer_id: CustomerId,
+    filters: Annotated[TransactionFilters, Query()],
+) -> Response:
+    """A customer's transactions within a date range, category, channel and amount range, by
+    date or amount, a numbered page at a time (an empty page for a customer without any)."""
+    check_range("start_date", filters.start_date, "end_date", filters.end_date)
+    check_range("min_amount", filters.min_amount, "max_amount", filters.max_amount)
+    parameters = {
+        "customer_id": customer_id,
+        **filters.model_dump(exclude={"sort", "order"}),
+    }
+    order = SortOrder(
+        TRANSACTION_SORTS[filters.sort], filters.order == "desc", tie_breaker="transaction_id"
+    )
+    render_page = page_renderer(
+        paged.page, paged.output, f"customer {customer_id}'s transactions", "transactions"
+    )
+
+    def render(answers: Sequence[QueryAnswer]) -> CachedAnswer | None:
+        known, history = answers
+        return render_page([history]) if known.rows else None
+
+    return await paged.service.respond(
+        request,
+        paged.org,
+        [
+            QueryCall(("customers", "customer_memberships"), {"customer_id": customer_id}),
+            QueryCall(("customers", "customer_transactions"), parameters, paged.page, order),
+        ],
+        render,
+        output=paged.output,
+        not_found=unknown_customer(customer_id),
+    )
+
+
+def unknown_customer(customer_id: str) -> str:
+    """The 404 message for a customer id the current snapshot does not hold."""
+    return f"no customer {customer_id!r} in the current snapshot"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,8 @@ def _customer(
 
 CUSTOMERS: list[dict[str, Any]] = [
     _customer("C01", "Active", "Low Risk", health=4.61, spent=3200.0, customer_segment="Consumer",
+              customer_name="Ada Lovelace", email="ada@example.com", region="North",
+              signup_date=date(2024, 2, 10),
               rfm_segment="Champions", r_score=5, f_score=5, m_score=5, recency_days=3,
               p_alive=0.99, predicted_clv_12m=1500.0, loyalty_tier="Platinum",
               is_loyalty_member=True, loyalty_points=5000, revenue_12m=3100.0,
@@ -66,6 +68,8 @@ CUSTOMERS: list[dict[str, Any]] = [
               app_sessions_30d=4, app_sessions_90d=10, web_sessions_90d=2, is_app_adopter=True,
               revenue_90d=900.0, revenue_prev_90d=600.0, last_purchase_date=date(2025, 12, 28)),
     _customer("C02", "Active", "Medium Risk", health=3.9, spent=1250.5, customer_segment="SMB",
+              customer_name="Grace Hopper", email="grace.hopper@example.com", region="South",
+              signup_date=date(2024, 11, 5),
               rfm_segment="Loyal Customers", r_score=4, f_score=4, m_score=3, recency_days=20,
               p_alive=0.65, predicted_clv_12m=420.25, loyalty_tier="Gold",
               revenue_12m=1250.5, next_loyalty_tier="Platinum", spend_to_next_tier=1749.5,
@@ -75,6 +79,7 @@ CUSTOMERS: list[dict[str, Any]] = [
               service_cost=50.0, net_contribution=325.15, revenue_90d=300.0,
               revenue_prev_90d=310.0, last_purchase_date=date(2025, 12, 11)),
     _customer("C03", "At Risk", "Medium Risk", health=2.4, spent=980.0, customer_segment="SMB",
+              customer_name="Alan Turing", region="North", signup_date=date(2023, 7, 19),
               rfm_segment="At Risk", r_score=2, f_score=3, m_score=3, recency_days=120,
               p_alive=0.55, predicted_clv_12m=150.0, loyalty_tier="Silver",
               revenue_12m=500.0, next_loyalty_tier="Gold", spend_to_next_tier=700.0,
@@ -84,6 +89,7 @@ CUSTOMERS: list[dict[str, Any]] = [
               net_contribution=219.0, revenue_90d=0.0, revenue_prev_90d=200.0,
               last_purchase_date=date(2025, 9, 2)),
     _customer("C04", "Churned", "High Risk", health=1.35, spent=2100.0, customer_segment="Consumer",
+              customer_name="Katherine Johnson", region="East", signup_date=date(2021, 11, 1),
               rfm_segment="Lost", r_score=1, f_score=4, m_score=4, recency_days=400,
               p_alive=0.12, predicted_clv_12m=20.0, loyalty_tier="Bronze",
               revenue_12m=0.0, next_loyalty_tier="Silver", spend_to_next_tier=400.0,
@@ -96,6 +102,7 @@ CUSTOMERS: list[dict[str, Any]] = [
               generation=None, lifecycle_stage="Lapsed", tenure_days=800,
               revenue_90d=0.0, revenue_prev_90d=0.0, last_purchase_date=date(2025, 3, 6)),
     _customer("C06", "New", "Low Risk", health=4.02, spent=310.0, customer_segment="Consumer",
+              region="South", signup_date=date(2025, 12, 1),
               rfm_segment="New Customers", r_score=5, f_score=1, m_score=2, recency_days=10,
               p_alive=1.0, predicted_clv_12m=210.0, loyalty_tier="Bronze",
               revenue_12m=310.0, next_loyalty_tier="Silver", spend_to_next_tier=90.0,
@@ -103,10 +110,12 @@ CUSTOMERS: list[dict[str, Any]] = [
               app_sessions_30d=2, app_sessions_90d=2, is_app_adopter=True,
               revenue_90d=310.0, revenue_prev_90d=0.0, last_purchase_date=date(2025, 12, 21)),
     _customer("C07", "New", "No Purchases", health=1.0, spent=0.0, customer_segment="SMB",
+              region="West", signup_date=date(2025, 12, 19),
               loyalty_tier="Bronze", revenue_12m=0.0, next_loyalty_tier="Silver",
               spend_to_next_tier=400.0, generation="Gen Z", lifecycle_stage="Prospect",
               tenure_days=12),
     _customer("C08", "At Risk", "High Risk", health=2.05, spent=1800.25,
+              region="North", signup_date=date(2023, 3, 15),
               customer_segment="Consumer",
               rfm_segment="At Risk", r_score=2, f_score=4, m_score=4, recency_days=150,
               p_alive=0.28, predicted_clv_12m=90.0, loyalty_tier="Gold",
@@ -161,7 +170,77 @@ CROSS_SELL: list[dict[str, Any]] = [
      "score": 1.4, "detail": "..."},
 ]  # fmt: skip
 
+
+def _transaction(
+    transaction_id: str, customer_id: str, day: date, amount: float, **extra: Any
+) -> dict[str, Any]:
+    return {"transaction_id": transaction_id, "customer_id": customer_id,
+            "transaction_date": day, "amount": amount, **extra}  # fmt: skip
+
+
+# Sorted by customer as the pipeline writes them. C01 has a same-day, same-amount pair (T003,
+# T004: ties broken by id); C07 (in customer_360) has none; T005 has no category, channel or
+# quantity. 2025-12-21 and 2025-12-28 are Sundays (week boundaries).
+TRANSACTIONS: list[dict[str, Any]] = [
+    _transaction("T001", "C01", date(2025, 10, 2), 120.0, category="Books", channel="online",
+                 quantity=2, product_id="P1"),
+    _transaction("T002", "C01", date(2025, 11, 15), 80.5, category="Books", channel="store",
+                 quantity=1, product_id="P2", store_id="S1", region="North"),
+    _transaction("T004", "C01", date(2025, 12, 28), 200.0, category="Books", channel="online",
+                 quantity=1, product_id="P3"),
+    _transaction("T003", "C01", date(2025, 12, 28), 200.0, category="Toys", channel="online",
+                 quantity=4, product_id="P7"),
+    _transaction("T005", "C02", date(2025, 12, 11), 50.0),
+    _transaction("T006", "C02", date(2025, 11, 3), 1200.5, category="Toys", channel="store",
+                 quantity=3, product_id="P8", store_id="S2", region="South"),
+    _transaction("T007", "C03", date(2025, 9, 2), 980.0, category="Books", channel="online",
+                 quantity=9, product_id="P1"),
+    _transaction("T008", "C06", date(2025, 12, 21), 310.0, category="Toys", channel="app",
+                 quantity=1, product_id="P9"),
+]  # fmt: skip
+
+
+def _interaction(
+    interaction_id: str, customer_id: str, kind: str, status: str, at: datetime, **extra: Any
+) -> dict[str, Any]:
+    return {"interaction_id": interaction_id, "customer_id": customer_id,
+            "interaction_type": kind, "status": status, "interaction_at": at, **extra}  # fmt: skip
+
+
+def _at(day: date, hour: int = 9, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=UTC)
+
+
+# The snapshot's as-of is 2025-12-31 (a Wednesday: its week starts on Monday 2025-12-29).
+# C01 has two interactions at the same instant (I001, I003: ties broken by id) and one after
+# the as-of day (I005: never counted); I009 is the as-of day's last second; I010 the week's
+# first. C05, C06 and C07 have none; channel and duration are optional (nulls).
+INTERACTIONS: list[dict[str, Any]] = [
+    _interaction("I001", "C01", "call", "completed", _at(date(2025, 12, 31), 10),
+                 channel="phone", duration_minutes=12),
+    _interaction("I002", "C01", "email", "completed", _at(date(2025, 12, 30)), channel="email"),
+    _interaction("I003", "C01", "call", "pending", _at(date(2025, 12, 31), 10)),
+    _interaction("I004", "C01", "meeting", "completed", _at(date(2025, 11, 20)),
+                 channel="in_person", duration_minutes=45),
+    _interaction("I005", "C01", "complaint", "in_progress", _at(date(2026, 1, 2)),
+                 channel="chat", duration_minutes=5),
+    _interaction("I006", "C02", "support_ticket", "cancelled", _at(date(2025, 12, 28), 16),
+                 channel="app"),
+    _interaction("I007", "C02", "feedback", "completed", _at(date(2025, 10, 5)), channel="app"),
+    _interaction("I008", "C03", "complaint", "completed", _at(date(2025, 12, 15)),
+                 channel="phone", duration_minutes=20),
+    _interaction("I009", "C03", "call", "completed", _at(date(2025, 12, 31), 23, 59, 59),
+                 channel="phone", duration_minutes=3),
+    _interaction("I010", "C08", "email", "pending", _at(date(2025, 12, 29), 0)),
+    _interaction("I011", "C04", "call", "completed", _at(date(2024, 6, 1)), channel="phone",
+                 duration_minutes=7),
+]  # fmt: skip
+
+AS_OF = date(2025, 12, 31)
+
 TABLES = {
+    "transactions": TRANSACTIONS,
+    "interactions": INTERACTIONS,
     "customer_360": CUSTOMERS,
     "revenue_monthly": REVENUE_MONTHLY,
     "category_insights": CATEGORY_INSIGHTS,
@@ -173,7 +252,7 @@ TABLES = {
 def data_dir(tmp_path: Path) -> Path:
     """A data directory with the hand-built snapshot published for ORG."""
     data_dir = tmp_path / "data"
-    write_snapshot(data_dir, ORG, SNAPSHOT_ID, TABLES, files_per_table=2)
+    write_snapshot(data_dir, ORG, SNAPSHOT_ID, TABLES, as_of=AS_OF.isoformat(), files_per_table=2)
     return data_dir
 
 
@@ -189,3 +268,13 @@ def client(data_dir: Path) -> Iterator[TestClient]:
     """The app over the hand-built snapshot, through the ASGI transport."""
     with TestClient(create_app(make_settings(data_dir)), raise_server_exceptions=False) as test:
         yield test
+
+
+def sql_columns(client: TestClient, team: str, name: str) -> list[str]:
+    """The columns `sql/<team>/<name>.sql` returns over the client's snapshot (DuckDB
+    `describe`, nothing executed)."""
+    service = client.app.state.query_service  # type: ignore[attr-defined]
+    query = service.registry.get(team, name)
+    with service.engine.open(ORG) as db:
+        _, rows = db.execute(f"describe {query.sql}", dict.fromkeys(query.parameters))
+    return [row[0] for row in rows]

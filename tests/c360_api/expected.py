@@ -4,7 +4,7 @@ of the hand-built snapshot (no SQL involved)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -334,3 +334,348 @@ def profiles(customers: list[Row], statuses: set[str], min_health: float) -> lis
         if row["customer_status"] in statuses and row["customer_health_score"] >= min_health
     ]
     return sorted(kept, key=lambda r: (-r["customer_health_score"], r["customer_id"]))
+
+
+def assert_same(actual: Any, wanted: Any, path: str = "data") -> None:
+    """Equal JSON values, recursively: objects with the same keys in the same order, lists of
+    the same length, floats to 1e-9."""
+    if isinstance(wanted, dict):
+        assert isinstance(actual, dict), (path, actual)
+        assert list(actual) == list(wanted), (path, list(actual), list(wanted))
+        for key, value in wanted.items():
+            assert_same(actual[key], value, f"{path}.{key}")
+    elif isinstance(wanted, list):
+        assert isinstance(actual, list), (path, actual)
+        assert len(actual) == len(wanted), (path, actual, wanted)
+        for index, (got, want) in enumerate(zip(actual, wanted, strict=True)):
+            assert_same(got, want, f"{path}[{index}]")
+    elif isinstance(wanted, float):
+        assert actual == pytest.approx(wanted, rel=1e-9, abs=1e-9), (path, actual, wanted)
+    else:
+        assert actual == wanted, (path, actual, wanted)
+
+
+def ordered(rows: list[Row], column: str, *, descending: bool, tie: str) -> list[Row]:
+    """Rows by `column` (nulls last either way), ties by `tie` ascending."""
+    present = sorted((r for r in rows if r[column] is not None), key=lambda r: r[tie])
+    present.sort(key=lambda r: r[column], reverse=descending)  # stable: ties keep `tie` order
+    missing = sorted((r for r in rows if r[column] is None), key=lambda r: r[tie])
+    return present + missing
+
+
+def within(value: Any, low: Any, high: Any) -> bool:
+    """`low <= value <= high` with a missing bound open; a null value is never within bounds."""
+    if low is None and high is None:
+        return True
+    return value is not None and (low is None or value >= low) and (high is None or value <= high)
+
+
+def pick(row: Row, columns: list[str]) -> Row:
+    """The columns of a row, as the API's JSON carries them."""
+    return {column: json_value(row.get(column)) for column in columns}
+
+
+DIRECTORY_COLUMNS = PROFILE_COLUMNS  # a directory row is the customer-profiles row
+
+
+def directory(
+    customers: list[Row],
+    *,
+    search: str | None = None,
+    equals: dict[str, Any] | None = None,
+    spent: tuple[float | None, float | None] = (None, None),
+    health: tuple[float | None, float | None] = (None, None),
+    sort: str = "customer_id",
+    descending: bool = False,
+) -> list[Row]:
+    def keep(row: Row) -> bool:
+        found = search is None or any(
+            search.lower() in (row.get(column) or "").lower()
+            for column in ("customer_id", "customer_name", "email")
+        )
+        return (
+            found
+            and all(row.get(column) == value for column, value in (equals or {}).items())
+            and within(row.get("total_spent"), *spent)
+            and within(row.get("customer_health_score"), *health)
+        )
+
+    kept = [pick(row, DIRECTORY_COLUMNS) for row in customers if keep(row)]
+    return ordered(kept, sort, descending=descending, tie="customer_id")
+
+
+TRANSACTION_COLUMNS = [
+    "transaction_id", "transaction_date", "category", "product_id", "quantity", "amount",
+    "channel", "store_id", "region",
+]  # fmt: skip
+
+
+def history(
+    transactions: list[Row],
+    customer_id: str,
+    *,
+    dates: tuple[date | None, date | None] = (None, None),
+    category: str | None = None,
+    channel: str | None = None,
+    amounts: tuple[float | None, float | None] = (None, None),
+    sort: str = "transaction_date",
+    descending: bool = True,
+) -> list[Row]:
+    kept = [
+        row
+        for row in transactions
+        if row["customer_id"] == customer_id
+        and within(row["transaction_date"], *dates)
+        and (category is None or row.get("category") == category)
+        and (channel is None or row.get("channel") == channel)
+        and within(row["amount"], *amounts)
+    ]
+    rows = ordered(kept, sort, descending=descending, tie="transaction_id")
+    return [pick(row, TRANSACTION_COLUMNS) for row in rows]
+
+
+DEMOGRAPHIC_DIMENSIONS = [
+    "generation", "region", "customer_segment", "loyalty_tier", "customer_status",
+]  # fmt: skip
+
+
+def _month(day: date) -> date:
+    return day.replace(day=1)
+
+
+def demographics(customers: list[Row]) -> Row:
+    n = len(customers)
+
+    def value_of(rows: list[Row]) -> Row:
+        return {
+            "customers": len(rows),
+            "total_spent": total(rows, "total_spent", 2),
+            "avg_total_spent": mean(rows, "total_spent", 2),
+            "predicted_clv_12m": total(rows, "predicted_clv_12m", 2),
+        }
+
+    def breakdown(dimension: str) -> list[Row]:
+        groups = group_by(customers, lambda r: r.get(dimension) or "Unknown")
+        rows = [
+            {
+                "dimension_value": value,
+                "customers": len(members),
+                "customer_share": sql_round(len(members) / n, 4),
+                **{k: v for k, v in value_of(members).items() if k != "customers"},
+            }
+            for value, members in groups.items()
+        ]
+        return sorted(rows, key=lambda r: (-r["customers"], r["dimension_value"]))
+
+    signups = group_by(
+        [row for row in customers if row.get("signup_date")], lambda r: _month(r["signup_date"])
+    )
+    return {
+        **value_of(customers),
+        **{f"by_{dimension}": breakdown(dimension) for dimension in DEMOGRAPHIC_DIMENSIONS},
+        "signups_by_month": [
+            {"signup_month": month.isoformat(), "signups": len(rows)}
+            for month, rows in sorted(signups.items())
+        ],
+    }
+
+
+def _period(day: date, granularity: str) -> date:
+    if granularity == "day":
+        return day
+    if granularity == "week":
+        return day - timedelta(days=day.weekday())
+    return _month(day)
+
+
+def trends(transactions: list[Row], granularity: str, start: date | None, end: date | None) -> Row:
+    rows = [row for row in transactions if within(row["transaction_date"], start, end)]
+
+    def sales(group: list[Row]) -> Row:
+        revenue = sum(row["amount"] for row in group)
+        return {
+            "revenue": sql_round(revenue, 2),
+            "orders": len(group),
+            "avg_order_value": sql_round(revenue / len(group), 2),
+        }
+
+    def breakdown(dimension: str) -> list[Row]:
+        revenue_all = sum(row["amount"] for row in rows)
+        result = [
+            {
+                "dimension_value": value,
+                **sales(group),
+                "revenue_share": sql_round(sum(r["amount"] for r in group) / revenue_all, 4),
+            }
+            for value, group in group_by(rows, lambda r: r.get(dimension) or "Unknown").items()
+        ]
+        return sorted(result, key=lambda r: (-r["revenue"], r["dimension_value"]))
+
+    periods = group_by(rows, lambda r: _period(r["transaction_date"], granularity))
+    overall = sales(rows) if rows else {"revenue": None, "orders": 0, "avg_order_value": None}
+    return {
+        "granularity": granularity,
+        "start_date": json_value(start),
+        "end_date": json_value(end),
+        **overall,
+        "trend": [
+            {
+                "period_start": period.isoformat(),
+                "revenue": sales(group)["revenue"],
+                "orders": len(group),
+                "customers": len({row["customer_id"] for row in group}),
+                "avg_order_value": sales(group)["avg_order_value"],
+            }
+            for period, group in sorted(periods.items())
+        ],
+        "by_category": breakdown("category"),
+        "by_channel": breakdown("channel"),
+    }
+
+
+INTERACTION_COLUMNS = [
+    "interaction_id", "interaction_type", "status", "interaction_at", "channel",
+    "duration_minutes",
+]  # fmt: skip
+MEMBERSHIP_COLUMNS = [
+    "rfm_segment", "customer_segment", "lifecycle_stage", "loyalty_tier", "customer_status",
+]  # fmt: skip
+
+
+def recorded(interactions: list[Row], as_of: date) -> list[Row]:
+    """Interactions up to the end of the as-of day (UTC)."""
+    return [row for row in interactions if row["interaction_at"].date() <= as_of]
+
+
+def latest_first(rows: list[Row]) -> list[Row]:
+    """Latest first, ties by interaction id."""
+    by_id = sorted(rows, key=lambda r: r["interaction_id"])
+    return sorted(by_id, key=lambda r: r["interaction_at"], reverse=True)
+
+
+def customer_interactions(
+    customers: list[Row], interactions: list[Row], customer_id: str, as_of: date, limit: int
+) -> Row:
+    customer = next(row for row in customers if row["customer_id"] == customer_id)
+    rows = [r for r in recorded(interactions, as_of) if r["customer_id"] == customer_id]
+
+    def counts(column: str) -> list[Row]:
+        result = [
+            {
+                "dimension_value": value,
+                "interactions": len(group),
+                "last_interaction_at": json_value(max(r["interaction_at"] for r in group)),
+            }
+            for value, group in group_by(rows, lambda r: r[column]).items()
+        ]
+        return sorted(result, key=lambda r: (-r["interactions"], r["dimension_value"]))
+
+    return {
+        "customer_id": customer_id,
+        "segments": pick(customer, MEMBERSHIP_COLUMNS),
+        "interactions": len(rows),
+        "last_interaction_at": json_value(max((r["interaction_at"] for r in rows), default=None)),
+        "by_interaction_type": counts("interaction_type"),
+        "by_status": counts("status"),
+        "recent_interactions": [pick(r, INTERACTION_COLUMNS) for r in latest_first(rows)[:limit]],
+    }
+
+
+def segment_of(row: Row) -> str:
+    """A customer's RFM segment as the API names it."""
+    return row.get("rfm_segment") or "No Purchases"
+
+
+def segment_sizes(customers: list[Row]) -> list[Row]:
+    rows = [
+        {
+            "rfm_segment": segment,
+            "customers": len(members),
+            "customer_share": sql_round(len(members) / len(customers), 4),
+        }
+        for segment, members in group_by(customers, segment_of).items()
+    ]
+    return sorted(rows, key=lambda r: (-r["customers"], r["rfm_segment"]))
+
+
+def segment_activity(
+    customers: list[Row], interactions: list[Row], segment: str, as_of: date, days: int
+) -> Row:
+    members = {row["customer_id"] for row in customers if segment_of(row) == segment}
+    start = as_of - timedelta(days=days - 1)
+    rows = [
+        r
+        for r in interactions
+        if r["customer_id"] in members and start <= r["interaction_at"].date() <= as_of
+    ]
+    types = [
+        {
+            "interaction_type": kind,
+            "interactions": len(group),
+            "active_customers": len({r["customer_id"] for r in group}),
+            "interaction_share": sql_round(len(group) / len(rows), 4),
+        }
+        for kind, group in group_by(rows, lambda r: r["interaction_type"]).items()
+    ]
+    by_day = group_by(rows, lambda r: r["interaction_at"].date())
+    return {
+        "rfm_segment": segment,
+        "days": days,
+        "window_start": start.isoformat(),
+        "window_end": as_of.isoformat(),
+        "customers": len(members),
+        "interactions": len(rows),
+        "active_customers": len({r["customer_id"] for r in rows}),
+        "avg_interactions_per_customer": sql_round(len(rows) / len(members), 2),
+        "interaction_types": sorted(
+            types, key=lambda r: (-r["interactions"], r["interaction_type"])
+        ),
+        "daily_activity": [
+            {
+                "activity_date": day.isoformat(),
+                "interactions": len(by_day.get(day, [])),
+                "active_customers": len({r["customer_id"] for r in by_day.get(day, [])}),
+            }
+            for day in (start + timedelta(days=n) for n in range(days))
+        ],
+    }
+
+
+def interaction_totals(customers: list[Row], interactions: list[Row], as_of: date) -> Row:
+    rows = recorded(interactions, as_of)
+    week_start = as_of - timedelta(days=as_of.weekday())
+
+    def since(day: date) -> int:
+        return count_if(rows, lambda r: r["interaction_at"].date() >= day)
+
+    return {
+        "as_of": as_of.isoformat(),
+        "customers": len(customers),
+        "interactions": len(rows),
+        "interacting_customers": len({r["customer_id"] for r in rows}),
+        "avg_interactions_per_customer": sql_round(len(rows) / len(customers), 2),
+        "last_interaction_at": json_value(max(r["interaction_at"] for r in rows)),
+        "interactions_today": since(as_of),
+        "interactions_this_week": since(week_start),
+        "interactions_this_month": since(_month(as_of)),
+    }
+
+
+def monthly_interactions(interactions: list[Row], as_of: date) -> list[Row]:
+    groups = group_by(recorded(interactions, as_of), lambda r: _month(r["interaction_at"].date()))
+    return [
+        {
+            "month_date": month.isoformat(),
+            "interactions": len(rows),
+            "active_customers": len({r["customer_id"] for r in rows}),
+        }
+        for month, rows in sorted(groups.items())
+    ]
+
+
+ACTIVITY_COLUMNS = [INTERACTION_COLUMNS[0], "customer_id", *INTERACTION_COLUMNS[1:]]
+
+
+def recent_activity(interactions: list[Row], as_of: date, limit: int) -> list[Row]:
+    rows = latest_first(recorded(interactions, as_of))[:limit]
+    return [pick(row, ACTIVITY_COLUMNS) for row in rows]

@@ -31,6 +31,10 @@ _SCHEMA_TEXT: dict[str, str] = {
         "quantity int, product_id string, category string, channel string, store_id string, "
         "region string, unit_cost double, cost double, gross_margin double"
     ),
+    "interactions": (
+        "interaction_id string, customer_id string, interaction_type string, status string, "
+        "interaction_at timestamp, channel string, duration_minutes int"
+    ),
     "customer_360": (
         "customer_id string, customer_name string, email string, region string, "
         "customer_segment string, signup_date date, tenure_days int, birth_year int, "

@@ -18,8 +18,9 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from c360_api.app import create_app
-from c360_api.engine import SnapshotEngine, load_table
+from c360_api.engine import SnapshotDb, SnapshotEngine, load_table
 from c360_api.settings import REPO_SQL_DIR
+from c360_api.snapshots import current_snapshot
 from c360_api.sql_registry import load_registry
 from tests.c360_api.conftest import CUSTOMERS, ORG, SNAPSHOT_ID, TABLES, make_settings
 from tests.c360_api.snapshot_builder import write_snapshot
@@ -209,3 +210,19 @@ def test_memory_tables_keep_text_semantics_with_enums() -> None:
     assert connection.execute(
         "select coalesce(s, 'Unknown') from t where id = 'x4'"
     ).fetchone() == ("Unknown",)
+
+
+def test_a_snapshot_database_works_in_utc_on_every_thread(data_dir: Path) -> None:
+    snapshot = current_snapshot(data_dir, ORG)
+    assert snapshot is not None
+    db = SnapshotDb(snapshot, {})
+    try:
+        results: list[object] = []
+        worker = threading.Thread(
+            target=lambda: results.append(db.execute("select current_setting('TimeZone')", {}))
+        )
+        worker.start()
+        worker.join()
+        assert results == [(["current_setting('TimeZone')"], [("UTC",)])]
+    finally:
+        db.retire()

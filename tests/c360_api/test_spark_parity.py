@@ -13,6 +13,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from c360_api.engine import SNAPSHOT_TABLES, SnapshotDb
+from c360_api.service import SNAPSHOT_PARAMETERS
 from c360_api.settings import REPO_SQL_DIR, ApiSettings
 from c360_api.snapshots import current_snapshot
 from c360_api.sql_registry import SqlQuery, load_registry
@@ -24,7 +25,23 @@ PARAMETERS: dict[str, Any] = {
     "min_lifetime_value": 150.0,
     "customer_statuses": ["Active", "At Risk"],
     "min_health_score": 2.0,
-}
+    "search": "c0",
+    "min_total_spent": 1.0,
+    "granularity": "week",
+    "segment_name": "Champions",
+    "days": 365,
+    **dict.fromkeys(
+        ("customer_segment", "rfm_segment", "loyalty_tier", "customer_status", "lifecycle_stage",
+         "region", "generation", "max_total_spent", "max_health_score", "start_date", "end_date",
+         "category", "channel", "min_amount", "max_amount"),
+    ),  # null: the filter is off (the files' `$x is null or ...`)
+}  # fmt: skip
+# A customer with purchases and interactions, so that no per-customer query is vacuous.
+CUSTOMER_SQL = (
+    "select max(customer_360.customer_id) from customer_360 "
+    "inner join interactions on interactions.customer_id = customer_360.customer_id "
+    "where customer_360.orders > 0"
+)
 
 
 def to_spark_sql(sql: str) -> str:
@@ -69,7 +86,8 @@ def test_query_gives_the_same_rows_on_duckdb_and_spark_sql(
 ) -> None:
     known = {
         **PARAMETERS,
-        "customer_id": duck.execute("select max(customer_id) from customer_360", {})[1][0][0],
+        "customer_id": duck.execute(CUSTOMER_SQL, {})[1][0][0],
+        **{name: value(duck.snapshot) for name, value in SNAPSHOT_PARAMETERS.items()},
     }
     parameters = {name: known[name] for name in query.parameters}
     columns, duck_rows = duck.execute(query.sql, parameters)

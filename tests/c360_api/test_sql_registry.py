@@ -15,7 +15,7 @@ from tests.c360_api.conftest import make_settings
 
 def test_the_repository_queries_load_with_their_parameters() -> None:
     registry = load_registry(REPO_SQL_DIR)
-    assert len(registry) == 15
+    assert len(registry) == 30
     assert registry.get("customers", "customer_detail").parameters == {"customer_id"}
     churn = registry.get("marketing", "churn_risk_customers")
     assert churn.parameters == {"min_lifetime_value"}
@@ -23,6 +23,9 @@ def test_the_repository_queries_load_with_their_parameters() -> None:
     profiles = registry.get("analytics", "customer_profiles")
     assert profiles.parameters == {"customer_statuses", "min_health_score"}
     assert registry.get("finance", "revenue_analysis").parameters == frozenset()
+    assert registry.get("analytics", "segment_summary").parameters == {
+        "segment_name", "days", "as_of",
+    }  # fmt: skip
 
 
 def _write(tmp_path: Path, team: str, name: str, sql: str) -> Path:
