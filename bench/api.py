@@ -24,6 +24,7 @@ import psutil
 
 from bench.pipeline import ensure_raw
 from bench.report import machine_line, write_section
+from c360_api.engine import SNAPSHOT_TABLES
 from c360_api.snapshots import PublishedSnapshot, current_snapshot
 
 BARE_PATH = "/bench/bare"
@@ -98,7 +99,9 @@ def _free_port() -> int:
 
 
 def _build_snapshot(raw: Path, data_dir: Path, org: str) -> None:
-    if current_snapshot(data_dir, org) is not None:
+    published = current_snapshot(data_dir, org)
+    # A snapshot an older pipeline wrote may lack a table the API now serves: rebuild then.
+    if published is not None and set(SNAPSHOT_TABLES) <= set(published.manifest["tables"]):
         print(f"[bench api] reusing the published snapshot of {org}", flush=True)
         return
     print(f"[bench api] building the {org} snapshot from {raw}", flush=True)
