@@ -74,9 +74,14 @@ def register_bucketed_table(
     """Read the files of an earlier `write_bucketed_table` (its manifest records the layout)
     through the session-catalog table `name`, so that Spark knows their bucketing again."""
     location = path.replace("'", "''")
+    # Bucketing can only be declared with the column list spelled out.
+    columns = ", ".join(
+        f"`{field.name}` {field.dataType.simpleString()}"
+        for field in spark.read.parquet(path).schema.fields
+    )
     sorted_by = ", ".join(f"`{column}`" for column in sort_by)
     spark.sql(
-        f"create table `{name}` using parquet clustered by (`{bucket_by}`) "
+        f"create table `{name}` ({columns}) using parquet clustered by (`{bucket_by}`) "
         f"sorted by ({sorted_by}) into {int(buckets)} buckets location '{location}'"
     )
     return spark.table(name)
