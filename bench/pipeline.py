@@ -224,7 +224,9 @@ def _render(results: list[SizeResult], seed: int) -> str:
             "",
             "Core stage = `build_purchase_summary(build_daily_purchases(…))` on the published "
             "snapshot's `transactions` Parquet, in a separate process: Spark with the pipeline's "
-            "session settings (fully evaluated through the `noop` sink) against the same "
+            "session settings, reading the files through its catalog with the bucketing by "
+            "customer the manifest records, as the pipeline does (fully evaluated through the "
+            "`noop` sink), against the same "
             "computation as one DuckDB SQL statement (in-process, one thread per core, "
             "materialised as a temp table). Each engine: one warm-up run, then the median of 3. "
             "The two results are checked equal customer by customer.",
