@@ -66,6 +66,12 @@ class SnapshotDb:
         # Snapshot timestamps are instants and the as-of date is a UTC date (the pipeline runs
         # in UTC): bucket and compare them in UTC whatever the server's local time zone.
         self._connection.execute("set global TimeZone = 'UTC'")
+        # Snapshot files never change: keep their Parquet footers parsed between queries, so a
+        # per-customer history reads its row groups and no footer (DuckDB 2 ignores the older
+        # enable_object_cache). In-process at 20M transactions: 17 -> 16 ms with the
+        # pipeline's ~500k-row groups, 15 -> 7.5 ms with 64k-row groups.
+        self._connection.execute("load parquet")
+        self._connection.execute("set global parquet_metadata_cache = true")
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._lock = threading.Lock()
@@ -203,7 +209,6 @@ class SnapshotEngine:
         # Late materialization: a top-N page is found on its sort keys and row ids, and only its
         # rows read in full (DuckDB's default stops at 50 rows; pages here default to 1000).
         self._config: dict[str, Any] = {
-            "enable_object_cache": True,
             "late_materialization_max_rows": LATE_MATERIALIZATION_ROWS,
         }
         if threads:
