@@ -42,6 +42,7 @@ from c360_pipeline.transforms import insights
 from c360_pipeline.transforms.clv import with_clv_predictions
 from c360_pipeline.transforms.customer_360 import build_customer_360, build_customer_profiles
 from c360_pipeline.transforms.engagement import (
+    INTERACTIONS_FACT_SCHEMA,
     build_digital_engagement,
     build_interaction_summary,
     build_interactions_fact,
@@ -56,11 +57,6 @@ from c360_pipeline.transforms.purchases import (
 from c360_pipeline.transforms.rfm import measure_rfm_thresholds, with_rfm_scores
 
 log = structlog.get_logger(__name__)
-INTERACTIONS_SCHEMA = (
-    "interaction_id string, customer_id string, interaction_type string, status string, "
-    "interaction_at timestamp, channel string, duration_minutes int"
-)
-"""The published `interactions` table when the organisation has no interactions source."""
 CLV_COLUMNS = ("p_alive", "expected_purchases_12m", "expected_avg_value", "predicted_clv_12m")
 INPUTS_UNCHANGED = "inputs unchanged"
 
@@ -549,7 +545,7 @@ def _build_tables(
         interactions_fact_df = (
             build_interactions_fact(interactions_src, as_of)
             if interactions_src is not None
-            else spark.createDataFrame([], INTERACTIONS_SCHEMA)
+            else spark.createDataFrame([], INTERACTIONS_FACT_SCHEMA)
         )
         writers.write_table(
             interactions_fact_df, path("interactions"), sort_by=("customer_id", "interaction_at")

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from c360_pipeline.schemas import INTERACTIONS
 from c360_pipeline.transforms.columns import days_between
 
 INTERACTION_TYPES = ("call", "email", "meeting", "support_ticket", "complaint", "feedback")
@@ -89,18 +90,16 @@ def build_support_summary(tickets_df: DataFrame, as_of: date) -> DataFrame:
     )
 
 
-INTERACTION_COLUMNS = (
-    "interaction_id", "customer_id", "interaction_type", "status", "interaction_at", "channel",
-    "duration_minutes",
-)  # fmt: skip
-"""Columns of the published `interactions` table (the accepted source's, in contract order)."""
+INTERACTIONS_FACT_SCHEMA = ", ".join(f"{c.name} {c.dtype}" for c in INTERACTIONS.columns)
+"""Schema (DDL) of the published `interactions` table: the accepted source's columns, as typed."""
 
 
 def build_interactions_fact(interactions_df: DataFrame, as_of: date) -> DataFrame:
     """Accepted interactions up to the end of the as-of day: the per-customer history the API
     reads (the same cut `build_interaction_summary` counts)."""
     as_of_end = F.lit(as_of + timedelta(days=1)).cast("timestamp")
-    return interactions_df.where(F.col("interaction_at") < as_of_end).select(*INTERACTION_COLUMNS)
+    in_window_df = interactions_df.where(F.col("interaction_at") < as_of_end)
+    return in_window_df.select(*INTERACTIONS.column_names)
 
 
 def build_interaction_summary(interactions_df: DataFrame, as_of: date) -> DataFrame:
