@@ -155,11 +155,14 @@ class QueryService:
         *,
         output: OutputFormat = "json",
         not_found: str = "no such record",
+        exists: QueryCall | None = None,
     ) -> Response:
         """The HTTP response for an answer made of `calls`: cached bytes, 304, or a fresh answer.
 
         Every call runs on the same snapshot (acquired once), and the rendered whole is cached
         under one key; `render` returning None is a 404 with `not_found`, which is not cached.
+        `exists` tells an empty answer from a missing record: it runs only when the first call
+        has no rows at all, and no row from it is a 404 (so a record with rows costs one query).
         A cache hit is served on the event loop (a lookup and a copy of bytes); everything that
         blocks - opening an organisation's first snapshot, running DuckDB, rendering - runs in
         the thread pool."""
@@ -168,11 +171,17 @@ class QueryService:
         else:
             db = self.engine.acquire(org)
         try:
-            key = (org, db.snapshot_id, tuple(call.cache_key() for call in calls), output)
+            key = (
+                org,
+                db.snapshot_id,
+                tuple(call.cache_key() for call in calls),
+                exists.cache_key() if exists is not None else None,
+                output,
+            )
             answer = self.cache.get(key)
             cache_hit = answer is not None
             if answer is None:
-                answer = await run_in_threadpool(self._run, db, calls, render)
+                answer = await run_in_threadpool(self._run, db, calls, render, exists)
                 if answer is not None:
                     self.cache.put(key, answer)
         finally:
@@ -190,9 +199,16 @@ class QueryService:
         return Response(content=body, media_type=answer.media_type, headers=headers)
 
     def _run(
-        self, db: SnapshotDb, calls: Sequence[QueryCall], render: Renderer
+        self,
+        db: SnapshotDb,
+        calls: Sequence[QueryCall],
+        render: Renderer,
+        exists: QueryCall | None,
     ) -> CachedAnswer | None:
-        return render([self.fetch(db, call) for call in calls])
+        answers = [self.fetch(db, call) for call in calls]
+        if exists is not None and answers[0].total == 0 and not self.fetch(db, exists).rows:
+            return None
+        return render(answers)
 
 
 def page_renderer(page: Page, output: OutputFormat, message: str, name: str) -> Renderer:

@@ -10,7 +10,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from c360_api.cache import CachedAnswer
 from c360_api.deps import OrgDep, PagedQueryDep, QueryServiceDep, check_range
 from c360_api.envelopes import Column, envelope
 from c360_api.routers.analytics import PROFILES
@@ -281,24 +280,16 @@ async def customer_transactions(
     order = SortOrder(
         TRANSACTION_SORTS[filters.sort], filters.order == "desc", tie_breaker="transaction_id"
     )
-    render_page = page_renderer(
-        paged.page, paged.output, f"customer {customer_id}'s transactions", "transactions"
-    )
-
-    def render(answers: Sequence[QueryAnswer]) -> CachedAnswer | None:
-        known, history = answers
-        return render_page([history]) if known.rows else None
-
     return await paged.service.respond(
         request,
         paged.org,
-        [
-            QueryCall(("customers", "customer_memberships"), {"customer_id": customer_id}),
-            QueryCall(("customers", "customer_transactions"), parameters, paged.page, order),
-        ],
-        render,
+        [QueryCall(("customers", "customer_transactions"), parameters, paged.page, order)],
+        page_renderer(
+            paged.page, paged.output, f"customer {customer_id}'s transactions", "transactions"
+        ),
         output=paged.output,
         not_found=unknown_customer(customer_id),
+        exists=QueryCall(("customers", "customer_memberships"), {"customer_id": customer_id}),
     )
 
 

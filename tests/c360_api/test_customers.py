@@ -216,8 +216,11 @@ def test_the_history_pages_and_a_page_past_the_end_is_empty(client: TestClient) 
     assert (past["data"], past["total"], past["pages"]) == ([], 4, 2)
 
 
-def test_the_history_of_an_unknown_customer_is_a_404_envelope(client: TestClient) -> None:
-    response = client.get("/api/v1/customers/C99/transactions")
+@pytest.mark.parametrize("query", ["", "category=Books", "page=3&page_size=2"])
+def test_the_history_of_an_unknown_customer_is_a_404_envelope(
+    client: TestClient, query: str
+) -> None:
+    response = client.get(f"/api/v1/customers/C99/transactions?{query}")
     assert response.status_code == 404
     body = response.json()
     assert (body["success"], body["error_type"]) == (False, "not_found")
