@@ -27,8 +27,16 @@ data: java ## Generate mock data (DEMO_CUSTOMERS customers) unless a dataset exi
 snapshot: data ## Build and publish a C360 snapshot from the demo data
 	@$(RUN) c360-pipeline run
 
-demo: snapshot ## Install, generate mock data, build the C360 snapshot and serve the API on PORT
-	@echo "API docs: http://127.0.0.1:$(PORT)/docs   health: http://127.0.0.1:$(PORT)/health   (no credentials needed yet)"
+demo: snapshot ## Install, generate mock data, build the snapshot, print a demo admin key, serve on PORT
+	@# One active demo key: each run revokes the previous one and prints the new key once.
+	@key=$$($(RUN) c360-api keys create --org demo --scopes all --name demo-admin --replace) || exit 1; \
+	echo ""; \
+	echo "Demo API key (organisation demo, every scope; shown once, stored only as a hash):"; \
+	echo "  $$key"; \
+	echo "Try:"; \
+	echo "  curl -s -H 'Authorization: Bearer $$key' 'http://127.0.0.1:$(PORT)/marketing/customer-health-overview'"; \
+	echo "API docs: http://127.0.0.1:$(PORT)/docs (Authorize with the key)   health: http://127.0.0.1:$(PORT)/health"; \
+	echo ""
 	@$(RUN) c360-api serve --port $(PORT)
 
 test: java ## Run the whole test suite (real Spark, DuckDB and HTTP)

@@ -24,7 +24,10 @@ import psutil
 
 from bench.pipeline import ensure_raw
 from bench.report import machine_line, write_section
+from c360_api.auth.scopes import ALL_SCOPES
+from c360_api.auth.store import CredentialStore
 from c360_api.engine import SNAPSHOT_TABLES
+from c360_api.settings import ApiSettings
 from c360_api.snapshots import PublishedSnapshot, current_snapshot
 
 BARE_PATH = "/bench/bare"
@@ -113,6 +116,16 @@ def _build_snapshot(raw: Path, data_dir: Path, org: str) -> None:
     )
 
 
+def bench_key(data_dir: Path, org: str) -> str:
+    """An API key of `org` with every scope, in the credential store the server will read
+    (the previous bench key of `org` is revoked: one active at a time)."""
+    store = CredentialStore(ApiSettings(data_dir=data_dir).auth_db_path)
+    try:
+        return store.create_key(org, ALL_SCOPES, name="bench", replace=True).key
+    finally:
+        store.close()
+
+
 class Server:
     """uvicorn serving bench.api_server in a child process."""
 
@@ -124,6 +137,8 @@ class Server:
             "C360_DATA_DIR": str(data_dir),
             "C360_ORG": org,
             "C360_CACHE_TTL_SECONDS": "1800" if cache else "0",
+            # Throughput rows send thousands of requests a minute with one key.
+            "C360_RATE_LIMIT_PER_MINUTE": "0",
         }
         command = [
             sys.executable, "-m", "uvicorn", "bench.api_server:create_bench_app", "--factory",
@@ -150,8 +165,9 @@ class Server:
         self._log.close()
 
 
-def _load(server: Server, path: str, users: int, work: Path) -> LoadResult:
-    with httpx.Client(base_url=server.url, timeout=30) as client:
+def _load(server: Server, path: str, users: int, work: Path, key: str) -> LoadResult:
+    headers = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=server.url, headers=headers, timeout=30) as client:
         for _ in range(3):  # warm up: first query plans, and the cache entry for hits
             client.get(path).raise_for_status()
     prefix = work / "locust"
@@ -165,7 +181,9 @@ def _load(server: Server, path: str, users: int, work: Path) -> LoadResult:
     proc.cpu_times()
     before = proc.cpu_times()
     started = time.monotonic()
-    subprocess.run(command, check=True, capture_output=True)
+    # The key reaches locust through its environment, not its (world-readable) command line.
+    env = {**os.environ, "C360_BENCH_API_KEY": key}
+    subprocess.run(command, check=True, capture_output=True, env=env)
     after = proc.cpu_times()
     cpu = (after.user + after.system - before.user - before.system) / (time.monotonic() - started)
     with (work / "locust_stats.csv").open() as handle:
@@ -194,6 +212,7 @@ def run(customers: int, results_file: Path, scratch: Path, seed: int = 42) -> No
     data_dir = (scratch / "api-data").resolve()
     org = f"api{customers}"
     _build_snapshot(raw, data_dir, org)
+    key = bench_key(data_dir, org)
     snapshot = current_snapshot(data_dir, org)
     assert snapshot is not None
     measured = cases(busy_customer(snapshot))
@@ -206,15 +225,15 @@ def run(customers: int, results_file: Path, scratch: Path, seed: int = 42) -> No
             for case in measured:
                 print(f"[bench api] {mode}: {case.path}", flush=True)
                 results.setdefault(case.label, {})[f"{mode}_latency"] = _load(
-                    server, case.path, LATENCY_USERS, work
+                    server, case.path, LATENCY_USERS, work, key
                 )
                 results[case.label][f"{mode}_throughput"] = _load(
-                    server, case.path, THROUGHPUT_USERS, work
+                    server, case.path, THROUGHPUT_USERS, work, key
                 )
             if mode == "hit":
                 print("[bench api] bare route", flush=True)
-                bare_latency = _load(server, BARE_PATH, LATENCY_USERS, work)
-                bare = _load(server, BARE_PATH, THROUGHPUT_USERS, work)
+                bare_latency = _load(server, BARE_PATH, LATENCY_USERS, work, key)
+                bare = _load(server, BARE_PATH, THROUGHPUT_USERS, work, key)
         finally:
             server.stop()
     write_section(results_file, "api", _render(customers, measured, results, bare, bare_latency))
@@ -237,7 +256,9 @@ def _render(
         f"think time) in a separate process on the same 2 cores, {SECONDS} s per row. Latency "
         f"rows: {LATENCY_USERS} user; throughput rows: {THROUGHPUT_USERS} users. Misses: "
         "server with `C360_CACHE_TTL_SECONDS=0` (every request runs its DuckDB queries); hits: "
-        "cache on, after a warm-up request. `server CPU` is the server process's CPU time "
+        "cache on, after a warm-up request. Every request sends an API key (checked against "
+        "the SQLite credential store, rate limit off); the bare route checks none. "
+        "`server CPU` is the server process's CPU time "
         "over wall time (100 % = one core saturated; the rest is the load generator). "
         "Reproduce: `uv run python -m bench --only api`.",
         "",

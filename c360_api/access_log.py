@@ -2,7 +2,8 @@
 
 Every response echoes `X-Request-ID` (the caller's, when it sent a sane one, else a new id).
 After each request one `request` log line records the route template, status, latency and
-what the query service noted on `request.state` (query name, cache hit, snapshot id).
+what the request noted on `request.state` (the credential and its organisation, query name,
+cache hit, snapshot id); never the credential itself.
 """
 
 from __future__ import annotations
@@ -57,7 +58,9 @@ class AccessLogMiddleware:
             seconds = time.perf_counter() - started
             route = scope.get("route")
             template = getattr(route, "path", None) or "<unmatched>"
-            self.metrics.record(scope["method"], template, status, seconds)
+            principal = state.get("principal")
+            org = principal.org if principal is not None else None
+            self.metrics.record(scope["method"], template, status, seconds, org)
             log.info(
                 "request",
                 request_id=request_id,
@@ -65,6 +68,8 @@ class AccessLogMiddleware:
                 route=template,
                 path=scope["path"],
                 status=status,
+                org=org,
+                principal=principal.rate_key if principal is not None else None,
                 latency_ms=round(seconds * 1000, 2),
                 cache_hit=state.get("cache_hit"),
                 query=state.get("query_name"),

@@ -13,7 +13,16 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.security import (
+    APIKeyHeader,
+    HTTPAuthorizationCredentials,
+    HTTPBearer,
+    OAuth2PasswordBearer,
+    SecurityScopes,
+)
 
+from c360_api.auth.authenticator import Authenticator, forbidden
+from c360_api.auth.scopes import SCOPES, Principal
 from c360_api.jobs import JobManager
 from c360_api.service import (
     OutputFormat,
@@ -44,14 +53,61 @@ async def get_query_service(request: Request) -> QueryService:
 QueryServiceDep = Annotated[QueryService, Depends(get_query_service)]
 
 
-def organisation(settings: ApiSettings) -> str:
-    """The organisation a request reads (the configured one until credentials name it)."""
-    return settings.org
+async def get_principal(request: Request) -> Principal:
+    """The request's verified credential, counted against its rate limit (401 or 429 if not).
+
+    It reads the headers itself rather than through the security schemes below: a dependency
+    on a scheme would make FastAPI key its per-request cache by the route's scopes, and
+    authenticate (and count) the request once per distinct set of scopes."""
+    authenticator: Authenticator = request.app.state.authenticator
+    headers = request.headers
+    principal = authenticator.authenticate(headers.get("authorization"), headers.get("x-api-key"))
+    authenticator.admit(principal)
+    request.state.principal = principal
+    return principal
 
 
-async def get_org(settings: SettingsDep) -> str:
-    """The organisation a request reads."""
-    return organisation(settings)
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+# The ways to send a credential, for the OpenAPI docs (and the "Authorize" button of /docs).
+BEARER_SCHEME = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="An API key (`c360_…`) or a user's access token (POST /api/auth/login).",
+)
+API_KEY_SCHEME = APIKeyHeader(
+    name="X-API-Key",
+    auto_error=False,
+    scheme_name="apiKey",
+    description="An API key (`c360_…`), created with `c360-api keys create`.",
+)
+PASSWORD_SCHEME = OAuth2PasswordBearer(
+    tokenUrl="/api/auth/login",
+    scopes=SCOPES,
+    auto_error=False,
+    scheme_name="password",
+    description="A user's email and password, exchanged for an access token.",
+)
+
+
+async def require_scopes(
+    security_scopes: SecurityScopes,
+    principal: PrincipalDep,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER_SCHEME)],
+    _api_key: Annotated[str | None, Depends(API_KEY_SCHEME)],
+    _password: Annotated[str | None, Depends(PASSWORD_SCHEME)],
+) -> Principal:
+    """The principal, if it holds every scope the route asks for (`Security(require_scopes,
+    scopes=[...])`), else a 403. The three scheme parameters only document the route."""
+    missing = set(security_scopes.scopes) - principal.scopes
+    if missing:
+        raise forbidden(missing)
+    return principal
+
+
+async def get_org(principal: PrincipalDep) -> str:
+    """The organisation a request reads: its credential's, never one the client names."""
+    return principal.org
 
 
 OrgDep = Annotated[str, Depends(get_org)]
@@ -59,6 +115,9 @@ OrgDep = Annotated[str, Depends(get_org)]
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
+MAX_OFFSET = 1_000_000_000
+MAX_PAGE = MAX_OFFSET // MAX_PAGE_SIZE
+"""Bounds that keep a client's offset a small integer for DuckDB (no table holds more rows)."""
 
 Bound = TypeVar("Bound", float, date)
 
@@ -99,11 +158,14 @@ FormatParam = Annotated[
 
 async def get_team_query(
     request: Request,
+    principal: PrincipalDep,
     limit: Annotated[
         int | None,
         Query(ge=1, description="Rows per page (default 1000, at most C360_MAX_LIMIT = 10000)."),
     ] = None,
-    offset: Annotated[int, Query(ge=0, description="Rows to skip before this page.")] = 0,
+    offset: Annotated[
+        int, Query(ge=0, le=MAX_OFFSET, description="Rows to skip before this page.")
+    ] = 0,
     output: FormatParam = "json",
 ) -> TeamQuery:
     """Service, organisation, page (bounded by the configured maximum) and format, resolved in
@@ -115,7 +177,7 @@ async def get_team_query(
         )
     return TeamQuery(
         service=request.app.state.query_service,
-        org=organisation(settings),
+        org=principal.org,
         page=Page(limit=limit or settings.default_limit, offset=offset),
         output=output,
     )
@@ -126,7 +188,8 @@ TeamQueryDep = Annotated[TeamQuery, Depends(get_team_query)]
 
 async def get_paged_query(
     request: Request,
-    page: Annotated[int, Query(ge=1, description="Page number, from 1.")] = 1,
+    principal: PrincipalDep,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number, from 1.")] = 1,
     page_size: Annotated[
         int, Query(ge=1, le=MAX_PAGE_SIZE, description="Rows per page (at most 500).")
     ] = DEFAULT_PAGE_SIZE,
@@ -135,7 +198,7 @@ async def get_paged_query(
     """Like `get_team_query` for the /api/v1 lists, which count pages (`page`, `page_size`)."""
     return TeamQuery(
         service=request.app.state.query_service,
-        org=organisation(request.app.state.settings),
+        org=principal.org,
         page=Page.number(page, page_size),
         output=output,
     )

@@ -171,3 +171,23 @@ class JobListResponse(BaseModel):
     timestamp: str
     data: list[JobData]
     count: int
+
+
+class ErrorResponse(BaseModel):
+    """The error envelope every failure is answered with."""
+
+    success: bool = Field(description="Always false for an error.")
+    error_type: str = Field(description="`unauthorized`, `forbidden`, `rate_limited`, ...")
+    error_message: str = Field(description="What went wrong, for a person.")
+    timestamp: str = Field(description="When the response was sent (UTC, ISO 8601).")
+    error_details: dict[str, Any] = Field(
+        description="`status_code`, and e.g. `fields`, `required_scopes`, `retry_after_seconds`."
+    )
+
+
+BODY_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "The body is not UTF-8 JSON (or form) text."},
+    413: {"model": ErrorResponse, "description": "The body is larger than C360_MAX_BODY_BYTES."},
+    422: {"model": ErrorResponse, "description": "Invalid fields (the envelope names them)."},
+}
+"""The errors of a route that reads a request body."""

@@ -10,7 +10,9 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from c360_api.engine import SnapshotUnavailableError
 
@@ -23,11 +25,30 @@ _ERROR_TYPES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    413: "payload_too_large",
     422: "validation_error",
     429: "rate_limited",
     500: "internal_error",
     503: "service_unavailable",
 }
+
+
+class ApiError(Exception):
+    """A failure answered with the error envelope: status, message, extra details, headers."""
+
+    def __init__(
+        self,
+        status_code: int,
+        message: str,
+        *,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+        self.details = details
+        self.headers = headers
 
 
 def utc_now_iso() -> str:
@@ -56,16 +77,34 @@ def error_response(
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     message = exc.detail if isinstance(exc.detail, str) else "request failed"
+    headers = getattr(exc, "headers", None)
     if exc.status_code == 404 and exc.detail == "Not Found":
         message = f"no such path: {request.url.path}"
-    return error_response(exc.status_code, message, headers=getattr(exc, "headers", None))
+    if exc.status_code == 405:
+        # Every method the path has (Starlette names only the first route that matched it).
+        headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
+    return error_response(exc.status_code, message, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= set(route.methods or ())
+    return sorted(methods)
+
+
+async def _api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status_code, exc.message, details=exc.details, headers=exc.headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     fields = [
         {
-            "field": ".".join(str(part) for part in err.get("loc", ()) if part != "body"),
+            "field": ".".join(str(part) for part in err.get("loc", ()) if part != "body") or "body",
             "message": err.get("msg", "invalid value"),
         }
         for err in exc.errors()
@@ -97,6 +136,7 @@ async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     """Route every error through the envelope."""
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(SnapshotUnavailableError, _snapshot_unavailable)
     app.add_exception_handler(Exception, _unhandled_error)

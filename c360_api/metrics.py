@@ -1,7 +1,9 @@
 """Request metrics: per-route counts, statuses and latency percentiles, in memory.
 
 Latencies keep the most recent `window` samples per route (a sliding window, so the
-percentiles describe current behaviour rather than the whole uptime).
+percentiles describe current behaviour rather than the whole uptime). Requests are counted per
+organisation (that of the request's credential; None for requests without a valid one), so an
+organisation's admin sees its own traffic and nothing of another's.
 """
 
 from __future__ import annotations
@@ -38,21 +40,23 @@ class RequestMetrics:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._routes: dict[tuple[str, str], RouteStats] = {}
+        self._routes: dict[tuple[str | None, str, str], RouteStats] = {}
 
-    def record(self, method: str, route: str, status: int, seconds: float) -> None:
-        """Count one finished request."""
+    def record(
+        self, method: str, route: str, status: int, seconds: float, org: str | None = None
+    ) -> None:
+        """Count one finished request of `org`."""
         with self._lock:
-            stats = self._routes.get((method, route))
+            stats = self._routes.get((org, method, route))
             if stats is None:
-                stats = self._routes[(method, route)] = RouteStats()
+                stats = self._routes[(org, method, route)] = RouteStats()
             stats.requests += 1
             stats.seconds_total += seconds
             stats.statuses[status] += 1
             stats.latencies.append(seconds)
 
-    def snapshot(self) -> list[dict[str, object]]:
-        """One summary per route: requests, statuses, latency percentiles in milliseconds."""
+    def snapshot(self, org: str | None) -> list[dict[str, object]]:
+        """One summary per route of `org`: requests, statuses, latency percentiles in ms."""
         return [
             {
                 "method": method,
@@ -64,19 +68,23 @@ class RequestMetrics:
                     for q in QUANTILES
                 },
             }
-            for (method, route), stats, latencies in sorted(self.routes(), key=lambda item: item[0])
+            for (method, route), stats, latencies in sorted(
+                self.routes(org), key=lambda item: item[0]
+            )
         ]
 
-    def routes(self) -> list[tuple[tuple[str, str], RouteStats, list[float]]]:
-        """(key, counters, sorted latencies) per route, copied under the lock."""
+    def routes(self, org: str | None) -> list[tuple[tuple[str, str], RouteStats, list[float]]]:
+        """((method, route), counters, sorted latencies) per route of `org`, copied under the
+        lock."""
         with self._lock:
             return [
                 (
-                    key,
+                    (method, route),
                     RouteStats(stats.requests, stats.seconds_total, Counter(stats.statuses)),
                     sorted(stats.latencies),
                 )
-                for key, stats in self._routes.items()
+                for (owner, method, route), stats in self._routes.items()
+                if owner == org
             ]
 
 
@@ -92,11 +100,13 @@ GaugeSource = Callable[[], list[tuple[str, str, float | None]]]
 
 
 class PrometheusCollector(Collector):
-    """Exposes request metrics and the service's gauges to prometheus_client at scrape time."""
+    """Exposes an organisation's request metrics and gauges to prometheus_client at scrape
+    time."""
 
-    def __init__(self, metrics: RequestMetrics, gauges: GaugeSource) -> None:
+    def __init__(self, metrics: RequestMetrics, gauges: GaugeSource, org: str | None) -> None:
         self._metrics = metrics
         self._gauges = gauges
+        self._org = org
 
     def collect(self) -> Iterator[Metric]:
         """Build the metric families from the current counters."""
@@ -115,7 +125,7 @@ class PrometheusCollector(Collector):
             "Latency percentiles over the most recent requests of each route.",
             labels=["method", "route", "quantile"],
         )
-        for (method, route), stats, latencies in self._metrics.routes():
+        for (method, route), stats, latencies in self._metrics.routes(self._org):
             for status, count in sorted(stats.statuses.items()):
                 requests.add_metric([method, route, str(status)], count)
             duration.add_metric(

@@ -2,9 +2,10 @@
 
 An answer is one or more queries run on one snapshot, rendered once into bytes: the JSON
 envelope split around its timestamp (the only part that changes between hits) or the CSV text.
-The cache key is (organisation, snapshot id, each query with its normalised parameters, page
-and order, format), so a new snapshot is never answered from an old one's entries. Every
-answer carries an `ETag`; a matching `If-None-Match` gets 304.
+The cache key is (snapshot id, each query with its normalised parameters, page and order,
+format), within the organisation's own part of the cache: an organisation never reads another's
+entries, and a new snapshot is never answered from an old one's. Every answer carries an
+`ETag`; a matching `If-None-Match` gets 304.
 """
 
 from __future__ import annotations
@@ -172,18 +173,18 @@ class QueryService:
             db = self.engine.acquire(org)
         try:
             key = (
-                org,
                 db.snapshot_id,
                 tuple(call.cache_key() for call in calls),
                 exists.cache_key() if exists is not None else None,
                 output,
             )
-            answer = self.cache.get(key)
+            # The organisation is the cache's tenant: no lookup can reach another's entries.
+            answer = self.cache.get(key, tenant=org)
             cache_hit = answer is not None
             if answer is None:
                 answer = await run_in_threadpool(self._run, db, calls, render, exists)
                 if answer is not None:
-                    self.cache.put(key, answer)
+                    self.cache.put(key, answer, tenant=org)
         finally:
             db.release()
         state = request.state

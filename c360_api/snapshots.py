@@ -57,6 +57,15 @@ def org_dir(data_dir: Path, org: str) -> Path:
     return data_dir / "orgs" / org
 
 
+def data_orgs(data_dir: Path) -> set[str]:
+    """The organisations that have an area under the data directory (listed, never built from
+    a client's input)."""
+    try:
+        return {entry.name for entry in (data_dir / "orgs").iterdir() if entry.is_dir()}
+    except FileNotFoundError:
+        return set()
+
+
 def current_snapshot(data_dir: Path, org: str) -> PublishedSnapshot | None:
     """The organisation's published snapshot, or None when nothing has been published."""
     root = org_dir(data_dir, org)

@@ -54,7 +54,13 @@ async def customer_profiles(
         Query(description="Keep these statuses (repeat the parameter); default: all."),
     ] = None,
     min_health_score: Annotated[
-        float, Query(ge=1, le=5, description="Only customers with at least this health score.")
+        float,
+        Query(
+            ge=1,
+            le=5,
+            allow_inf_nan=False,
+            description="Only customers with at least this health score.",
+        ),
     ] = 1.0,
 ) -> Response:
     """Customer profiles filtered by status and minimum health score, healthiest first."""

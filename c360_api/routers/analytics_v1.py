@@ -25,6 +25,7 @@ from c360_api.envelopes import (
     row_model,
     rows_field,
 )
+from c360_api.params import IsoDate
 from c360_api.routers.customers import CustomerId, unknown_customer
 from c360_api.routers.team_route import ERROR_RESPONSES, responses_for
 from c360_api.service import Page, QueryAnswer, QueryCall, object_renderer
@@ -341,10 +342,10 @@ async def transaction_trends(
         Query(description="Period of the trend: `day`, `week` (from Monday) or `month`."),
     ] = "month",
     start_date: Annotated[
-        date | None, Query(description="First day included (default: the first sale).")
+        IsoDate | None, Query(description="First day included (default: the first sale).")
     ] = None,
     end_date: Annotated[
-        date | None, Query(description="Last day included (default: the last sale).")
+        IsoDate | None, Query(description="Last day included (default: the last sale).")
     ] = None,
 ) -> Response:
     """Revenue, orders, buyers and average order value per day, week or month over a date

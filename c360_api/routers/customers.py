@@ -8,10 +8,11 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from c360_api.deps import OrgDep, PagedQueryDep, QueryServiceDep, check_range
 from c360_api.envelopes import Column, envelope
+from c360_api.params import IsoDate
 from c360_api.routers.analytics import PROFILES
 from c360_api.routers.team_route import responses_for
 from c360_api.service import (
@@ -61,6 +62,8 @@ TRANSACTION_SORTS: dict[str, str] = {"date": "transaction_date", "amount": "amou
 class DirectoryFilters(BaseModel):
     """The directory's search, filters and sort (query parameters); a filter left out keeps
     every customer, a categorical one matches its value exactly."""
+
+    model_config = ConfigDict(allow_inf_nan=False)  # a NaN bound is a mistake, not a filter
 
     search: str | None = Field(
         None,
@@ -116,8 +119,10 @@ class TransactionFilters(BaseModel):
     """A purchase history's filters and sort (query parameters); a filter left out keeps every
     transaction."""
 
-    start_date: date | None = Field(None, description="Purchases on or after this date.")
-    end_date: date | None = Field(None, description="Purchases on or before this date.")
+    model_config = ConfigDict(allow_inf_nan=False)
+
+    start_date: IsoDate | None = Field(None, description="Purchases on or after this date.")
+    end_date: IsoDate | None = Field(None, description="Purchases on or before this date.")
     category: str | None = Field(None, max_length=100, description="Only this category.")
     channel: str | None = Field(None, max_length=100, description="Only this channel.")
     min_amount: float | None = Field(None, description="Amount at least this.")

@@ -85,7 +85,12 @@ async def churn_risk_customers(
     request: Request,
     team_query: TeamQueryDep,
     min_lifetime_value: Annotated[
-        float, Query(ge=0, description="Only customers whose lifetime spend is at least this.")
+        float,
+        Query(
+            ge=0,
+            allow_inf_nan=False,
+            description="Only customers whose lifetime spend is at least this.",
+        ),
     ] = 0.0,
 ) -> Response:
     """Customers at high or medium churn risk, most valuable first."""

@@ -1,4 +1,4 @@
-"""A hand-built snapshot and an API client over it."""
+"""A hand-built snapshot and an API client over it (sending an API key with every scope)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from c360_api.app import create_app
+from c360_api.auth.scopes import parse_scopes
 from c360_api.settings import ApiSettings
 from tests.c360_api.snapshot_builder import write_snapshot
 
@@ -257,16 +259,40 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 def make_settings(data_dir: Path, **overrides: Any) -> ApiSettings:
-    """API settings over `data_dir` for ORG; a new snapshot is noticed at once."""
-    values: dict[str, Any] = {"data_dir": data_dir, "org": ORG, "snapshot_poll_seconds": 0}
+    """API settings over `data_dir` for ORG; a new snapshot is noticed at once. Rate limits are
+    off (tests poll and hammer); the security tests turn them on."""
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "org": ORG,
+        "snapshot_poll_seconds": 0,
+        "rate_limit_per_minute": 0,
+        "auth_rate_limit_per_minute": 0,
+    }
     values.update(overrides)
     return ApiSettings(**values)
 
 
+def credential(app: FastAPI, org: str = ORG, scopes: str = "all", name: str = "tests") -> str:
+    """A new API key of `org` with `scopes`, in the app's credential store."""
+    store = app.state.credential_store
+    return str(store.create_key(org, parse_scopes(scopes), name=name).key)
+
+
+def auth_headers(app: FastAPI, org: str = ORG, scopes: str = "all") -> dict[str, str]:
+    """Headers that authenticate as a new API key of `org` with `scopes`."""
+    return {"Authorization": f"Bearer {credential(app, org, scopes)}"}
+
+
+def authorised_client(app: FastAPI, org: str = ORG, scopes: str = "all") -> TestClient:
+    """A client of `app` that sends a new API key of `org` with `scopes` on every request."""
+    return TestClient(app, raise_server_exceptions=False, headers=auth_headers(app, org, scopes))
+
+
 @pytest.fixture
 def client(data_dir: Path) -> Iterator[TestClient]:
-    """The app over the hand-built snapshot, through the ASGI transport."""
-    with TestClient(create_app(make_settings(data_dir)), raise_server_exceptions=False) as test:
+    """The app over the hand-built snapshot, through the ASGI transport, with a key of ORG that
+    holds every scope."""
+    with authorised_client(create_app(make_settings(data_dir))) as test:
         yield test
 
 

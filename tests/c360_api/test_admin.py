@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from c360_api.app import create_app
 from c360_api.jobs import JobManager
-from tests.c360_api.conftest import SNAPSHOT_ID, make_settings
+from tests.c360_api.conftest import SNAPSHOT_ID, authorised_client, make_settings
 
 # A stand-in for `c360-pipeline run`: logs two stages like the pipeline, then waits for a file.
 FAKE_RUN = """
@@ -37,7 +37,7 @@ def gate(tmp_path: Path) -> Path:
 def admin_client(data_dir: Path, gate: Path) -> Iterator[TestClient]:
     app = create_app(make_settings(data_dir))
     app.state.jobs = JobManager(lambda org, force: [sys.executable, "-c", FAKE_RUN, str(gate)])
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with authorised_client(app) as client:
         yield client
     gate.touch()
 

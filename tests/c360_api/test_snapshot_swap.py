@@ -22,7 +22,14 @@ from c360_api.engine import SnapshotDb, SnapshotEngine, load_table
 from c360_api.settings import REPO_SQL_DIR
 from c360_api.snapshots import current_snapshot
 from c360_api.sql_registry import load_registry
-from tests.c360_api.conftest import CUSTOMERS, ORG, SNAPSHOT_ID, TABLES, make_settings
+from tests.c360_api.conftest import (
+    CUSTOMERS,
+    ORG,
+    SNAPSHOT_ID,
+    TABLES,
+    auth_headers,
+    make_settings,
+)
 from tests.c360_api.snapshot_builder import write_snapshot
 
 
@@ -129,10 +136,12 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(data_dir: Path) -> Iterator[str]:
-    """A real uvicorn server over the hand-built snapshot, in a thread."""
+def server(data_dir: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """A real uvicorn server over the hand-built snapshot, in a thread: its URL and headers
+    that authenticate with it."""
     port = _free_port()
     app = create_app(make_settings(data_dir))
+    headers = auth_headers(app)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     uvicorn_server = uvicorn.Server(config)
     thread = threading.Thread(target=uvicorn_server.run, daemon=True)
@@ -141,21 +150,22 @@ def server(data_dir: Path) -> Iterator[str]:
     while not uvicorn_server.started:
         assert time.monotonic() < deadline, "server did not start"
         time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
+    yield f"http://127.0.0.1:{port}", headers
     uvicorn_server.should_exit = True
     thread.join(timeout=10)
 
 
 def test_refreshing_under_load_fails_no_request_and_mixes_no_answers(
-    server: str, data_dir: Path
+    server: tuple[str, dict[str, str]], data_dir: Path
 ) -> None:
+    url, headers = server
     factors = {SNAPSHOT_ID: 1.0}
     stop = threading.Event()
     failures: list[str] = []
     answers: list[tuple[str, list[float], int]] = []
 
     def hammer() -> None:
-        with httpx.Client(base_url=server, timeout=30) as http:
+        with httpx.Client(base_url=url, headers=headers, timeout=30) as http:
             while not stop.is_set():
                 offset = len(answers) % 3
                 response = http.get(f"/marketing/churn-risk-customers?limit=2&offset={offset}")

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
 from c360_api.app import create_app
 from c360_api.settings import REPO_SQL_DIR
 from c360_api.sql_registry import QueryRegistryError, load_query, load_registry
-from tests.c360_api.conftest import make_settings
+from tests.c360_api.conftest import authorised_client, make_settings
 
 
 def test_the_repository_queries_load_with_their_parameters() -> None:
@@ -79,7 +78,7 @@ def test_start_up_fails_when_a_query_does_not_compile_against_the_snapshot(
 
 def test_without_a_snapshot_start_up_succeeds_and_queries_answer_503(tmp_path: Path) -> None:
     app = create_app(make_settings(tmp_path / "empty"))
-    with TestClient(app) as client:
+    with authorised_client(app) as client:
         response = client.get("/finance/revenue-analysis")
     assert response.status_code == 503
     body = response.json()

@@ -18,6 +18,7 @@ from tests.c360_api.conftest import (
     CROSS_SELL,
     CUSTOMERS,
     REVENUE_MONTHLY,
+    authorised_client,
     make_settings,
 )
 
@@ -195,7 +196,7 @@ def test_every_team_route_is_documented_with_its_rows(client: TestClient) -> Non
 
 def test_cors_allows_only_the_configured_origins(data_dir: Path) -> None:
     settings = make_settings(data_dir, cors_origins=["https://bi.example.com"])
-    with TestClient(create_app(settings)) as cors_client:
+    with authorised_client(create_app(settings)) as cors_client:
         allowed = cors_client.get(
             "/finance/revenue-analysis", headers={"Origin": "https://bi.example.com"}
         )
