@@ -15,7 +15,7 @@ from typing import Any
 
 import structlog
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, Observation, SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from c360_pipeline import snapshots, writers
@@ -27,15 +27,7 @@ from c360_pipeline.ingest.dataset import (
 )
 from c360_pipeline.ingest.dates import DateOrder
 from c360_pipeline.ingest.readers import RAW
-from c360_pipeline.ingest.validate import (
-    CANDIDATES,
-    DETAIL,
-    REASON,
-    REASONS,
-    duplicate_losers,
-    reason_count_aggregations,
-    with_duplicates,
-)
+from c360_pipeline.ingest.validate import DETAIL, REASON, with_duplicates
 from c360_pipeline.models.btyd import BgNbdFit, BtydFitError, GammaGammaFit
 from c360_pipeline.models.clv_fit import (
     ClvModels,
@@ -396,44 +388,23 @@ def _build_tables(
         )
         info["sources"] = sorted(found)
 
-    # Validate once: write every row with its reason to staging (counting the reasons on the
-    # way), settle the duplicates among the few candidates, then split from there.
-    losers: dict[str, DataFrame | None] = {}
-    """Per source: the staged `_row_id`s that are duplicates (None: the source has none)."""
-
+    # Validate once: write every row with its reason to staging, then split from there.
     def staged(name: str) -> DataFrame:
         """A source's validated rows, from its staged row checks."""
         staged_df = spark.read.parquet(path(f"_staging/{name}"))
-        schema = validated[name].raw.schema
-        return with_duplicates(
-            staged_df, schema, losers[name], has_candidates=losers[name] is not None
-        )
+        return with_duplicates(staged_df, validated[name].raw.schema)
 
     def stage_source(name: str) -> dict[str, Any]:
         source = validated[name]
-        observation = Observation(f"c360_staged_{name}")
-        source.checked_df.observe(observation, *reason_count_aggregations()).write.mode(
-            "errorifexists"
-        ).parquet(path(f"_staging/{name}"))
-        observed = observation.get
-        duplicates = 0
-        losers[name] = None
-        if observed[CANDIDATES]:
-            losers_path = path(f"_staging/_duplicates/{name}")
-            duplicate_losers(
-                spark.read.parquet(path(f"_staging/{name}")), source.raw.schema
-            ).write.mode("errorifexists").parquet(losers_path)
-            losers_df = spark.read.parquet(losers_path)
-            losers[name] = losers_df
-            duplicates = losers_df.count()
-        by_reason = {r: int(observed[r]) for r in REASONS if r != "duplicate_id" and observed[r]}
-        if duplicates:
-            by_reason["duplicate_id"] = duplicates
-        quarantined = sum(by_reason.values())
+        source.checked_df.write.mode("errorifexists").parquet(path(f"_staging/{name}"))
+        by_reason = {
+            (r[0] or "accepted"): int(r[1]) for r in staged(name).groupBy(REASON).count().collect()
+        }
+        accepted = by_reason.pop("accepted", 0)
         return {
             "rows_read": count_raw_rows(spark, source.found),
-            "accepted": int(observed["rows"]) - quarantined,
-            "quarantined": quarantined,
+            "accepted": accepted,
+            "quarantined": sum(by_reason.values()),
             "quarantined_by_reason": dict(sorted(by_reason.items())),
             "date_orders": {k: v for k, v in source.date_orders.items() if v},
         }

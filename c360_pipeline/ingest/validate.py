@@ -246,56 +246,24 @@ def with_row_checks(
     )
 
 
-CANDIDATES = "duplicate_candidates"
-"""Name of the observed count of duplicate candidates (`reason_count_aggregations`)."""
-
-
-def reason_count_aggregations() -> list[Column]:
-    """Counts over the rows of `with_row_checks`: all rows (`rows`), each reason but
-    `duplicate_id` (named by the reason) and the duplicate candidates (`CANDIDATES`) — to
-    observe while the rows are written rather than to read them again."""
-    return [
-        F.count(F.lit(1)).alias("rows"),
-        *[F.count(F.when(F.col(REASON) == r, 1)).alias(r) for r in REASONS if r != "duplicate_id"],
-        F.count(F.when(F.col(IS_DUPLICATE_CANDIDATE), 1)).alias(CANDIDATES),
-    ]
-
-
-def duplicate_losers(checked_df: DataFrame, schema: SourceSchema) -> DataFrame:
-    """`_row_id` of the candidates of `with_row_checks` that lose to an earlier row with the
-    same id: of the valid rows with one id, the first by raw record is kept (deterministic)."""
+def with_duplicates(checked_df: DataFrame, schema: SourceSchema) -> DataFrame:
+    """Settle `duplicate_id` among the candidates of `with_row_checks`: of the valid rows with
+    one id, the first by raw record is kept (deterministic) and the others are quarantined."""
+    names = schema.column_names
     if schema.key is None:
-        raise ValueError(f"{schema.name} has no id column")
+        return checked_df.select(*names, RAW, REASON, DETAIL)
     same_id = (
         Window.partitionBy(schema.key)
         .orderBy(RAW, ROW_ID)
         .rowsBetween(Window.unboundedPreceding, Window.currentRow)
     )
-    return (
+    # Candidates are few (ids seen twice): the loser ids are broadcast to the rows.
+    losers_df = (
         checked_df.where(F.col(IS_DUPLICATE_CANDIDATE))
         .select(ROW_ID, F.row_number().over(same_id).alias("_position"))
         .where(F.col("_position") > 1)
-        .select(ROW_ID)
+        .select(F.col(ROW_ID).alias("_loser_id"), F.lit(True).alias("_is_duplicate"))
     )
-
-
-def with_duplicates(
-    checked_df: DataFrame,
-    schema: SourceSchema,
-    losers_df: DataFrame | None = None,
-    *,
-    has_candidates: bool = True,
-) -> DataFrame:
-    """Settle `duplicate_id` among the candidates of `with_row_checks`: the rows of
-    `duplicate_losers` (computed here unless given) are quarantined. `has_candidates=False`
-    (known from `reason_count_aggregations`) skips the search: no row is a duplicate."""
-    names = schema.column_names
-    if schema.key is None or not has_candidates:
-        return checked_df.select(*names, RAW, REASON, DETAIL)
-    losers_df = (duplicate_losers(checked_df, schema) if losers_df is None else losers_df).select(
-        F.col(ROW_ID).alias("_loser_id"), F.lit(True).alias("_is_duplicate")
-    )
-    # Candidates are few (ids seen twice): the loser ids are broadcast to the rows.
     joined_df = checked_df.join(
         F.broadcast(losers_df), on=checked_df[ROW_ID] == losers_df["_loser_id"], how="left"
     )
