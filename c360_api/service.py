@@ -34,6 +34,7 @@ OutputFormat = Literal["json", "csv"]
 
 # Bound names for paging; a team query cannot use them (they are not snake_case + letter-first).
 _LIMIT, _OFFSET = "c360_page_limit", "c360_page_offset"
+_TOTAL = "c360_answer_total"
 
 SNAPSHOT_PARAMETERS: dict[str, Callable[[PublishedSnapshot], Any]] = {
     "as_of": lambda snapshot: snapshot.as_of_date,
@@ -87,6 +88,9 @@ class QueryCall:
     parameters: Mapping[str, Any]
     page: Page | None = None
     order: SortOrder | None = None
+    small: bool = False
+    """The whole answer is small (one customer's rows): a page counts it with a window in the
+    same query instead of a second scan (which costs as much as the page, an index lookup)."""
 
     def cache_key(self) -> Hashable:
         """What identifies this call's rows on one snapshot."""
@@ -134,17 +138,28 @@ class QueryService:
         if page is None:
             columns, rows = db.execute(sql, bound)
             return QueryAnswer(columns, rows, total=len(rows), snapshot_id=db.snapshot_id)
-        columns, rows = db.execute(
-            f"select * from ({sql}) as answer limit ${_LIMIT} offset ${_OFFSET}",
-            {**bound, _LIMIT: page.limit, _OFFSET: page.offset},
-        )
-        if len(rows) < page.limit and (rows or page.offset == 0):
+        paging = {**bound, _LIMIT: page.limit, _OFFSET: page.offset}
+        if call.small and call.order is not None:
+            columns, rows = db.execute(
+                f"select * from (select *, count(*) over () as {_TOTAL} "
+                f"from ({query.unordered_sql}) as answer) as answer "
+                f"order by {call.order.sql} limit ${_LIMIT} offset ${_OFFSET}",
+                paging,
+            )
+            counted = int(rows[0][-1]) if rows else None
+            columns, rows = columns[:-1], [row[:-1] for row in rows]
+        else:
+            columns, rows = db.execute(
+                f"select * from ({sql}) as answer limit ${_LIMIT} offset ${_OFFSET}", paging
+            )
+            counted = None
+        if counted is not None:
+            total = counted
+        elif len(rows) < page.limit and (rows or page.offset == 0):
             total = page.offset + len(rows)
         else:
-            _, counted = db.execute(
-                f"select count(*) from ({query.unordered_sql}) as answer", bound
-            )
-            total = int(counted[0][0])
+            _, count = db.execute(f"select count(*) from ({query.unordered_sql}) as answer", bound)
+            total = int(count[0][0])
         return QueryAnswer(columns=columns, rows=rows, total=total, snapshot_id=db.snapshot_id)
 
     async def respond(

@@ -33,6 +33,7 @@ from c360_pipeline.models.clv_fit import (
     ClvModels,
     fit_bgnbd_from_summary,
     fit_gamma_gamma_from_summary,
+    holdout_calibration_end,
     holdout_check,
 )
 from c360_pipeline.quality import QualityError, check_conservation, check_customer_360
@@ -50,6 +51,7 @@ from c360_pipeline.transforms.engagement import (
 )
 from c360_pipeline.transforms.purchases import (
     build_category_preferences,
+    build_customer_categories,
     build_daily_purchases,
     build_purchase_summary,
     build_transactions_fact,
@@ -481,7 +483,8 @@ def _build_tables(
 
     with stages.stage("customer_summary") as info:
         daily_df = build_daily_purchases(fact_df)
-        summary_df = keep(build_purchase_summary(daily_df, as_of))
+        calibration_end = holdout_calibration_end(as_of)
+        summary_df = keep(build_purchase_summary(daily_df, as_of, calibration_end))
         info["customers_with_purchases"] = summary_df.count()
         if info["customers_with_purchases"] == 0:
             raise PipelineError(f"no accepted transactions on or before as-of {as_of}")
@@ -513,7 +516,7 @@ def _build_tables(
         else:
             # The holdout check (a refit on a calibration window) only feeds the manifest: it
             # runs in the background while the customer_360 stage keeps the executors busy.
-            holdout = background.submit(holdout_check, daily_df, as_of)
+            holdout = background.submit(holdout_check, summary_df, calibration_end)
             clv_section = partial(_clv_section, bgnbd, gamma_gamma, holdout)
             info["bgnbd"] = bgnbd.params
             info["gamma_gamma"] = gamma_gamma.params
@@ -522,12 +525,14 @@ def _build_tables(
             clv_df = with_clv_predictions(btyd_df, bgnbd, gamma_gamma)
 
     with stages.stage("customer_360") as info:
+        # Per customer and category, once: preferences here, baskets and insights below.
+        customer_categories_df = keep(build_customer_categories(fact_df))
         support_src, interactions_src = accepted_df("support_tickets"), accepted_df("interactions")
         events_src, loyalty_src = accepted_df("digital_events"), accepted_df("loyalty")
         customer_360_df = build_customer_360(
             build_customer_profiles(customers_df, summary_df),
             rfm_df,
-            build_category_preferences(fact_df),
+            build_category_preferences(fact_df, customer_categories_df),
             clv_df,
             build_digital_engagement(events_src, as_of) if events_src is not None else None,
             build_support_summary(support_src, as_of) if support_src is not None else None,
@@ -553,7 +558,7 @@ def _build_tables(
         tables["interactions"] = info["rows"] = writers.count_rows(spark, path("interactions"))
 
     with stages.stage("insights") as info:
-        baskets_df = keep(insights.build_category_baskets(fact_df))
+        baskets_df = keep(insights.build_category_baskets(customer_categories_df))
         associations_df = insights.build_category_associations(baskets_df)
         writers.write_table(associations_df, path("category_associations"))
         associations_df = writers.read_table(spark, path("category_associations"))
@@ -564,7 +569,7 @@ def _build_tables(
                 if customers_df is not None
                 else spark.createDataFrame([], "customer_id string, segment string"),
             ),
-            "category_insights": insights.build_category_insights(fact_df),
+            "category_insights": insights.build_category_insights(customer_categories_df),
             "cross_sell_candidates": insights.build_cross_sell_candidates(
                 customer_360_df, associations_df, baskets_df
             ),

@@ -16,7 +16,6 @@ from c360_api.params import IsoDate
 from c360_api.routers.analytics import PROFILES
 from c360_api.routers.team_route import responses_for
 from c360_api.service import (
-    Page,
     QueryAnswer,
     QueryCall,
     SortOrder,
@@ -253,7 +252,7 @@ async def customer_detail(
     return await service.respond(
         request,
         org,
-        [QueryCall(("customers", "customer_detail"), {"customer_id": customer_id}, Page(limit=1))],
+        [QueryCall(("customers", "customer_detail"), {"customer_id": customer_id})],
         object_renderer(f"customer {customer_id}", _profile),
         not_found=unknown_customer(customer_id),
     )
@@ -288,7 +287,11 @@ async def customer_transactions(
     return await paged.service.respond(
         request,
         paged.org,
-        [QueryCall(("customers", "customer_transactions"), parameters, paged.page, order)],
+        [
+            QueryCall(
+                ("customers", "customer_transactions"), parameters, paged.page, order, small=True
+            )
+        ],
         page_renderer(
             paged.page, paged.output, f"customer {customer_id}'s transactions", "transactions"
         ),

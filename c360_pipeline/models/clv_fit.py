@@ -23,7 +23,6 @@ from c360_pipeline.models.btyd import (
     fit_bgnbd,
     fit_gamma_gamma,
 )
-from c360_pipeline.transforms.purchases import build_purchase_summary
 
 TIME_UNIT = "weeks"
 HOLDOUT_WEEKS = 26
@@ -78,12 +77,25 @@ def fit_gamma_gamma_from_summary(summary_df: DataFrame) -> GammaGammaFit:
     return fit_gamma_gamma(data[:, 0], data[:, 1], weights=data[:, 2])
 
 
-def holdout_check(daily_df: DataFrame, as_of: date, weeks: int = HOLDOUT_WEEKS) -> dict[str, Any]:
-    """Refit BG/NBD on data up to as-of minus `weeks`; compare predicted and actual repeat
-    purchase days in the holdout weeks, in total and per customer."""
-    calibration_end = as_of - timedelta(days=7 * weeks)
-    calibration_df = build_purchase_summary(
-        daily_df.where(F.col("transaction_date") <= F.lit(calibration_end)), calibration_end
+def holdout_calibration_end(as_of: date, weeks: int = HOLDOUT_WEEKS) -> date:
+    """Where the holdout check splits the history: `weeks` before the as-of date."""
+    return as_of - timedelta(days=7 * weeks)
+
+
+def holdout_check(
+    summary_df: DataFrame, calibration_end: date, weeks: int = HOLDOUT_WEEKS
+) -> dict[str, Any]:
+    """Refit BG/NBD on the purchases up to `calibration_end` (as-of minus `weeks`); compare
+    predicted and actual repeat purchase days in the holdout weeks, in total and per group.
+
+    `summary_df` is `build_purchase_summary(..., calibration_end=calibration_end)`: its
+    calibration columns and holdout purchase days come from the summary's own pass, so the
+    check reads no transaction again."""
+    calibration_df = summary_df.where(F.col("calibration_frequency").isNotNull()).select(
+        F.col("calibration_frequency").alias("frequency"),
+        F.col("calibration_recency_weeks").alias("recency_weeks"),
+        F.col("calibration_t_weeks").alias("t_weeks"),
+        F.col("holdout_purchase_days").alias("actual"),
     )
     if calibration_df.limit(1).count() == 0:
         return {"skipped": "no purchases before the holdout window"}
@@ -91,18 +103,9 @@ def holdout_check(daily_df: DataFrame, as_of: date, weeks: int = HOLDOUT_WEEKS) 
         fit = fit_bgnbd_from_summary(calibration_df)
     except (BtydFitError, ValueError) as exc:
         return {"skipped": f"calibration fit failed: {exc}"}
-    actual_df = (
-        daily_df.where(
-            (F.col("transaction_date") > F.lit(calibration_end))
-            & (F.col("transaction_date") <= F.lit(as_of))
-        )
-        .groupBy("customer_id")
-        .agg(F.countDistinct("transaction_date").alias("actual"))
-    )
     rows = (
-        calibration_df.join(actual_df, on="customer_id", how="left")
-        .groupBy("frequency", "recency_weeks", "t_weeks")
-        .agg(F.count(F.lit(1)).alias("n"), F.sum(F.coalesce("actual", F.lit(0))).alias("actual"))
+        calibration_df.groupBy("frequency", "recency_weeks", "t_weeks")
+        .agg(F.count(F.lit(1)).alias("n"), F.sum("actual").alias("actual"))
         .collect()
     )
     data = np.array([(r[0], r[1], r[2], r[3], r[4]) for r in rows], dtype="float64")

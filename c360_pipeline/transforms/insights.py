@@ -1,8 +1,9 @@
 """Insight tables: monthly revenue, category insights, category associations, cross-sell.
 
 Input is the enriched transactions fact (one row per accepted transaction up to the as-of date)
-and, for the segment, the conformed customers. Ratios are null, never an error, when their
-denominator is zero or null. Money columns are not rounded.
+or its per-customer-and-category aggregate (`purchases.build_customer_categories`, for the
+category insights and the baskets) and, for the segment, the conformed customers. Ratios are
+null, never an error, when their denominator is zero or null. Money columns are not rounded.
 
 `revenue_monthly` — one row per (month_date, customer_segment, category, channel) that has at
 least one transaction:
@@ -84,6 +85,7 @@ from pyspark.sql import functions as F
 
 from c360_pipeline.transforms.columns import safe_ratio
 from c360_pipeline.transforms.customer_360 import LOYALTY_TIERS
+from c360_pipeline.transforms.purchases import UNKNOWN_CATEGORY
 
 LOYALTY_TIER_THRESHOLDS = dict(LOYALTY_TIERS)
 """Trailing 12-month spend from which each loyalty tier applies."""
@@ -95,7 +97,6 @@ ACTIVE_STATUSES = ("Active", "New", "At Risk")
 """customer_status values that qualify for a channel-expansion invitation."""
 
 UNKNOWN_SEGMENT = "Unknown"
-UNKNOWN_CATEGORY = "Unknown"
 UNKNOWN_CHANNEL = "unknown"
 ANTECEDENT_SEPARATOR = " + "
 
@@ -148,32 +149,11 @@ def build_revenue_monthly(transactions_df: DataFrame, customers_df: DataFrame) -
     )
 
 
-def build_category_insights(transactions_df: DataFrame) -> DataFrame:
-    """Per category: revenue, orders, customers, margin, revenue share and repeat rate."""
-    known_margin = F.col("gross_margin").isNotNull()
-    # Per (category, customer, day), then per (category, customer): the repeat rate needs each
-    # customer's purchase days in the category, and every other measure sums up from these
-    # levels. Both group by customer, so clustered transactions are not shuffled.
-    by_day_df = transactions_df.groupBy(
-        _category().alias("category"), "customer_id", "transaction_date"
-    ).agg(
-        F.sum("amount").alias("revenue"),
-        F.count(F.lit(1)).alias("orders"),
-        F.sum("quantity").alias("units"),
-        F.sum("gross_margin").alias("gross_margin"),
-        F.sum(F.when(known_margin, F.col("amount"))).alias("costed_revenue"),
-    )
-    by_customer_df = by_day_df.groupBy("category", "customer_id").agg(
-        F.sum("revenue").alias("revenue"),
-        F.sum("orders").alias("orders"),
-        F.sum("units").alias("units"),
-        F.sum("gross_margin").alias("gross_margin"),
-        F.sum("costed_revenue").alias("costed_revenue"),
-        F.count(F.lit(1)).alias("purchase_days"),
-        F.min("transaction_date").alias("first_sale_date"),
-        F.max("transaction_date").alias("last_sale_date"),
-    )
-    by_category_df = by_customer_df.groupBy("category").agg(
+def build_category_insights(customer_categories_df: DataFrame) -> DataFrame:
+    """Per category: revenue, orders, customers, margin, revenue share and repeat rate, from
+    `build_customer_categories` (every measure sums up from its per-customer rows, and the
+    repeat rate needs each customer's purchase days in the category)."""
+    by_category_df = customer_categories_df.groupBy("category").agg(
         F.sum("revenue").alias("revenue"),
         F.sum("orders").alias("orders"),
         F.count(F.lit(1)).alias("customers"),
@@ -181,8 +161,8 @@ def build_category_insights(transactions_df: DataFrame) -> DataFrame:
         F.sum("gross_margin").alias("gross_margin"),
         F.sum("costed_revenue").alias("costed_revenue"),
         F.count(F.when(F.col("purchase_days") >= 2, F.lit(1))).alias("repeat_customers"),
-        F.min("first_sale_date").alias("first_sale_date"),
-        F.max("last_sale_date").alias("last_sale_date"),
+        F.min("first_date").alias("first_sale_date"),
+        F.max("last_date").alias("last_sale_date"),
     )
     total_df = by_category_df.agg(F.sum("revenue").alias("total_revenue"))
     joined_df = by_category_df.crossJoin(total_df)
@@ -206,12 +186,13 @@ def build_category_insights(transactions_df: DataFrame) -> DataFrame:
     )
 
 
-def build_category_baskets(transactions_df: DataFrame) -> DataFrame:
-    """Per customer: the sorted distinct categories bought (the FPGrowth input)."""
+def build_category_baskets(customer_categories_df: DataFrame) -> DataFrame:
+    """Per customer: the sorted distinct categories bought (the FPGrowth input), from
+    `build_customer_categories`."""
     baskets_df = (
-        transactions_df.where(F.col("category").isNotNull())
+        customer_categories_df.where(F.col("named_orders") > 0)
         .groupBy("customer_id")
-        .agg(F.array_sort(F.collect_set("category")).alias("categories"))
+        .agg(F.array_sort(F.collect_list("category")).alias("categories"))
     )
     return baskets_df.select(
         F.col("customer_id").cast("string"),

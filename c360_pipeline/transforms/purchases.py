@@ -2,18 +2,22 @@
 
 The pipeline reads the transactions bucketed by customer, so every per-customer aggregation
 here runs without a shuffle: `build_daily_purchases` aggregates them per customer, day, category
-and channel for the summary and the CLV models, and `build_category_preferences` groups them
-per customer and category or channel directly.
+and channel for the summary and the CLV models (and the holdout check, in the same pass),
+`build_customer_categories` per customer and category for the preferences, baskets and
+category insights, and `build_category_preferences` per customer and channel.
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from c360_pipeline.transforms.columns import days_between, safe_ratio
+
+UNKNOWN_CATEGORY = "Unknown"
+"""The category name of transactions without one, where they are grouped by category."""
 
 TREND_WINDOW_DAYS = 90
 """Revenue in the last 90 days is compared with the 90 days before it (purchase trend)."""
@@ -81,12 +85,19 @@ def build_daily_purchases(transactions_fact_df: DataFrame) -> DataFrame:
     )
 
 
-def build_purchase_summary(daily_df: DataFrame, as_of: date) -> DataFrame:
+def build_purchase_summary(
+    daily_df: DataFrame, as_of: date, calibration_end: date | None = None
+) -> DataFrame:
     """Per customer: first/last purchase, orders, spend, trend windows and the BTYD summary.
 
     BTYD convention: frequency = distinct purchase days after the first; recency_weeks = days
     from first to last purchase / 7; t_weeks = days from first purchase to as-of / 7;
     monetary = mean revenue of the repeat purchase days (0 when frequency = 0).
+
+    With `calibration_end` (a holdout check's split), the same pass also gives the BTYD summary
+    of the purchases up to it (`calibration_frequency`, `calibration_recency_weeks`,
+    `calibration_t_weeks`; null for a customer whose first purchase is later) and
+    `holdout_purchase_days`, the distinct purchase days after it.
     """
     as_of_lit = F.lit(as_of)
     recent_start = F.lit(as_of - timedelta(days=TREND_WINDOW_DAYS - 1))
@@ -114,6 +125,7 @@ def build_purchase_summary(daily_df: DataFrame, as_of: date) -> DataFrame:
             "revenue_prev_90d"
         ),
         F.sum(F.when(day >= recent_start, F.col("day_orders"))).alias("orders_90d"),
+        *_calibration_aggregations(calibration_end),
     )
     frequency = F.col("purchase_days") - 1
     return summary_df.select(
@@ -139,19 +151,89 @@ def build_purchase_summary(daily_df: DataFrame, as_of: date) -> DataFrame:
         .otherwise(F.lit(0.0))
         .cast("double")
         .alias("monetary"),
+        *_calibration_columns(calibration_end),
     )
 
 
-def build_category_preferences(transactions_fact_df: DataFrame) -> DataFrame:
+def _calibration_aggregations(calibration_end: date | None) -> list[Column]:
+    if calibration_end is None:
+        return []
+    day = F.col("transaction_date")
+    in_calibration = day <= F.lit(calibration_end)
+    return [
+        F.max(F.when(in_calibration, day)).alias("calibration_last_date"),
+        F.count(F.when(in_calibration, 1)).alias("calibration_days"),
+        F.count(F.when(~in_calibration, 1)).alias("holdout_days"),
+    ]
+
+
+def _calibration_columns(calibration_end: date | None) -> list[Column]:
+    if calibration_end is None:
+        return []
+    # A customer who bought before the split first bought on first_purchase_date.
+    bought = F.col("calibration_days") > 0
+    first = F.col("first_purchase_date")
+    return [
+        F.when(bought, F.col("calibration_days") - 1).cast("int").alias("calibration_frequency"),
+        F.when(bought, days_between(F.col("calibration_last_date"), first) / 7.0).alias(
+            "calibration_recency_weeks"
+        ),
+        F.when(bought, days_between(F.lit(calibration_end), first) / 7.0).alias(
+            "calibration_t_weeks"
+        ),
+        F.col("holdout_days").cast("long").alias("holdout_purchase_days"),
+    ]
+
+
+def build_customer_categories(transactions_fact_df: DataFrame) -> DataFrame:
+    """One row per customer and category ('Unknown' for a null category): what the category
+    preferences, the baskets and the category insights need, in one pass over the transactions
+    (grouped by customer first: clustered transactions are not shuffled).
+
+    revenue, orders, units (sum of known quantities), gross_margin (sum of known margins),
+    costed_revenue (revenue of the rows with a known margin), purchase_days (distinct days),
+    first_date, last_date; named_orders and named_revenue count only the rows whose category is
+    not null (a literal 'Unknown' category and null categories share a row).
+    """
+    named = F.col("category").isNotNull()
+    by_day_df = transactions_fact_df.groupBy(
+        "customer_id",
+        F.coalesce(F.col("category"), F.lit(UNKNOWN_CATEGORY)).alias("category"),
+        "transaction_date",
+    ).agg(
+        F.sum("amount").alias("revenue"),
+        F.count(F.lit(1)).alias("orders"),
+        F.sum("quantity").alias("units"),
+        F.sum("gross_margin").alias("gross_margin"),
+        F.sum(F.when(F.col("gross_margin").isNotNull(), F.col("amount"))).alias("costed_revenue"),
+        F.count(F.when(named, 1)).alias("named_orders"),
+        F.sum(F.when(named, F.col("amount"))).alias("named_revenue"),
+    )
+    return by_day_df.groupBy("customer_id", "category").agg(
+        F.sum("revenue").alias("revenue"),
+        F.sum("orders").alias("orders"),
+        F.sum("units").alias("units"),
+        F.sum("gross_margin").alias("gross_margin"),
+        F.sum("costed_revenue").alias("costed_revenue"),
+        F.count(F.lit(1)).alias("purchase_days"),
+        F.min("transaction_date").alias("first_date"),
+        F.max("transaction_date").alias("last_date"),
+        F.sum("named_orders").alias("named_orders"),
+        F.sum("named_revenue").alias("named_revenue"),
+    )
+
+
+def build_category_preferences(
+    transactions_fact_df: DataFrame, customer_categories_df: DataFrame
+) -> DataFrame:
     """Per customer: favourite category (most revenue) and the channels used.
 
-    From the transactions themselves: grouped by customer and one column each, they reduce at
-    once to a few rows per customer (and, clustered by customer, without a shuffle).
+    Categories from `build_customer_categories` (of the same transactions), channels from the
+    transactions themselves: grouped by customer and channel, they reduce at once to a few rows
+    per customer (and, clustered by customer, without a shuffle).
     """
-    by_category_df = (
-        transactions_fact_df.where(F.col("category").isNotNull())
-        .groupBy("customer_id", "category")
-        .agg(F.sum("amount").alias("revenue"))
+    by_category_df = customer_categories_df.where(F.col("named_orders") > 0).select(
+        "customer_id", "category", F.col("named_revenue").alias("revenue")
     )
     # max over (revenue, category) is deterministic: on equal revenue the last name wins.
     favourite_df = by_category_df.groupBy("customer_id").agg(

@@ -49,3 +49,22 @@ def test_a_call_without_a_page_returns_every_row_and_an_order_replaces_the_files
     assert (everyone.total, len(everyone.rows)) == (len(names), len(names))
     assert [row[0] for row in by_name.rows] == names[1:4]
     assert by_name.total == len(names)
+
+
+@pytest.mark.parametrize(
+    "page", [Page(limit=2), Page(limit=2, offset=2), Page(limit=2, offset=40), Page(limit=50)]
+)
+def test_a_small_call_counts_its_answer_in_the_page_query_with_the_same_rows_and_total(
+    client: TestClient, page: Page
+) -> None:
+    service = client.app.state.query_service  # type: ignore[attr-defined]
+    order = SortOrder("rfm_segment", descending=False, tie_breaker="rfm_segment")
+    query = ("analytics", "segment_sizes")
+    with service.engine.open(ORG) as db:
+        everyone = service.fetch(db, QueryCall(query, {}, order=order))
+        small = service.fetch(db, QueryCall(query, {}, page, order, small=True))
+        counted = service.fetch(db, QueryCall(query, {}, page, order))
+    assert everyone.total > 2
+    assert small.columns == counted.columns == everyone.columns
+    assert small.rows == counted.rows == everyone.rows[page.offset : page.offset + page.limit]
+    assert small.total == counted.total == everyone.total

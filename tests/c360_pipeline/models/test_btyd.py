@@ -422,13 +422,31 @@ def _fit_both(lifetimes: Any, summary: Summary, penalizer: float, tol: float) ->
     gamma_gamma = btyd.fit_gamma_gamma(summary.frequency, summary.monetary, penalizer=penalizer)
     repeat = summary.frequency > 0
     with warnings.catch_warnings():
-        lt_bgnbd = lifetimes.BetaGeoFitter(penalizer_coef=penalizer).fit(
-            summary.frequency, summary.recency, summary.T, tol=tol
-        )
-        lt_gamma_gamma = lifetimes.GammaGammaFitter(penalizer_coef=penalizer).fit(
-            summary.frequency[repeat], summary.monetary[repeat], tol=tol
-        )
+        lt_bgnbd = _lifetimes_fit(
+            lifetimes, lifetimes.BetaGeoFitter, penalizer, tol,
+            summary.frequency, summary.recency, summary.T,
+        )  # fmt: skip
+        lt_gamma_gamma = _lifetimes_fit(
+            lifetimes, lifetimes.GammaGammaFitter, penalizer, tol,
+            summary.frequency[repeat], summary.monetary[repeat],
+        )  # fmt: skip
     return Reference(bgnbd, gamma_gamma, lt_bgnbd, lt_gamma_gamma)
+
+
+def _lifetimes_fit(
+    lifetimes: Any, fitter: Any, penalizer: float, tol: float, *data: np.ndarray
+) -> Any:
+    """A lifetimes fit at `tol`. From its default start, scipy's BFGS can stop short of a tight
+    tolerance with "precision loss" on some CPUs (lifetimes then raises ConvergenceError);
+    it is then restarted from lifetimes' own solution at its default tolerance (its optimizer
+    works on log-parameters), which still has to reach `tol` on its own."""
+    try:
+        return fitter(penalizer_coef=penalizer).fit(*data, tol=tol)
+    except lifetimes.utils.ConvergenceError:
+        rough = fitter(penalizer_coef=penalizer).fit(*data)
+        return fitter(penalizer_coef=penalizer).fit(
+            *data, tol=tol, initial_params=np.log(rough.params_.to_numpy(dtype=float))
+        )
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from c360_pipeline.transforms.insights import (
     build_cross_sell_candidates,
     build_revenue_monthly,
 )
+from c360_pipeline.transforms.purchases import build_customer_categories
 
 PRECISION = 1e-9
 
@@ -148,7 +149,7 @@ def test_category_insights(spark: SparkSession, transactions_df: DataFrame) -> N
         "repeat_customer_rate double, first_sale_date date, last_sale_date date",
     )
 
-    actual_df = build_category_insights(transactions_df)
+    actual_df = build_category_insights(build_customer_categories(transactions_df))
 
     assert_approx_df_equality(
         expected_df, actual_df, PRECISION, ignore_row_order=True, ignore_nullable=True
@@ -161,7 +162,7 @@ def test_category_baskets(spark: SparkSession, transactions_df: DataFrame) -> No
         [("c1", ["Books", "Toys"]), ("c2", ["Toys"]), ("c3", ["Toys"])], BASKETS_SCHEMA
     )
 
-    actual_df = build_category_baskets(transactions_df)
+    actual_df = build_category_baskets(build_customer_categories(transactions_df))
 
     assert_df_equality(expected_df, actual_df, ignore_row_order=True, ignore_nullable=True)
 

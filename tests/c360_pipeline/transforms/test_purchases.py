@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 from chispa import assert_approx_df_equality, assert_df_equality
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
 from c360_pipeline.transforms.purchases import (
     build_category_preferences,
+    build_customer_categories,
     build_daily_purchases,
     build_purchase_summary,
     build_transactions_fact,
@@ -234,6 +235,7 @@ def test_purchase_summary(spark: SparkSession) -> None:
     )
 
     actual_df = build_purchase_summary(daily_df, AS_OF)
+    _check_calibration_columns(spark, daily_df)
 
     expected_df = spark.createDataFrame(
         [
@@ -250,6 +252,34 @@ def test_purchase_summary(spark: SparkSession) -> None:
         ],
         SUMMARY_SCHEMA,
     )  # fmt: skip
+    assert_approx_df_equality(
+        expected_df, actual_df, PRECISION, ignore_row_order=True, ignore_nullable=True
+    )
+
+
+def _check_calibration_columns(spark: SparkSession, daily_df: DataFrame) -> None:
+    """A holdout split on 2024-04-01: the BTYD summary up to it and the purchase days after,
+    from the same pass (the rows of test_purchase_summary)."""
+    split = date(2024, 4, 1)
+    actual_df = build_purchase_summary(daily_df, AS_OF, calibration_end=split).select(
+        "customer_id",
+        "calibration_frequency",
+        "calibration_recency_weeks",
+        "calibration_t_weeks",
+        "holdout_purchase_days",
+    )
+    expected_df = spark.createDataFrame(
+        [
+            # c1: 4 days up to the split (2023-07-01 .. 2024-04-01 = 275 days), 2 after
+            ("c1", 3, 275 / 7, 275 / 7, 2),
+            # c2: one day, 90 days before the split
+            ("c2", 0, 0.0, 90 / 7, 0),
+            # c3: first bought after the split: no calibration summary
+            ("c3", None, None, None, 1),
+        ],
+        "customer_id string, calibration_frequency int, calibration_recency_weeks double, "
+        "calibration_t_weeks double, holdout_purchase_days long",
+    )
     assert_approx_df_equality(
         expected_df, actual_df, PRECISION, ignore_row_order=True, ignore_nullable=True
     )
@@ -279,7 +309,7 @@ def test_category_preferences(spark: SparkSession) -> None:
         FACT_SCHEMA,
     )
 
-    actual_df = build_category_preferences(fact_df)
+    actual_df = build_category_preferences(fact_df, build_customer_categories(fact_df))
 
     expected_df = spark.createDataFrame(
         [
