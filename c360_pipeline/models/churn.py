@@ -1,0 +1,559 @@
+"""Churn propensity: a time-split label, MLlib models, an honest evaluation, a portable export.
+
+The label never sees the future of its features:
+
+    cutoff = as_of - window_days
+    features(customer, cutoff)  <- purchases, sessions, tickets and complaints up to the cutoff
+    churned = no purchase in (cutoff, as_of]
+
+The training population is every customer with a purchase on or before the cutoff (a customer
+whose first purchase is after it has no features at the cutoff and is not trained on; they are
+still scored as of the as-of date). Customers are split by a hash of their id: 60 % train,
+20 % validation (chooses between logistic regression and gradient-boosted trees), 20 % test
+(reports the chosen model's metrics and the BG/NBD P(alive) baseline's on the same rows). The
+chosen model then scores every purchasing customer on the same features computed as of the
+as-of date. `export` writes what scoring needs (coefficients or the tree ensemble) as JSON so
+the API scores without a JVM.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+from pyspark.ml import Model
+from pyspark.ml.classification import (
+    GBTClassificationModel,
+    GBTClassifier,
+    LogisticRegression,
+    LogisticRegressionModel,
+)
+from pyspark.ml.evaluation import BinaryClassificationEvaluator
+from pyspark.ml.feature import VectorAssembler
+from pyspark.ml.functions import vector_to_array
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from c360_pipeline.models.btyd import BtydFitError, probability_alive
+from c360_pipeline.models.clv_fit import fit_bgnbd_from_summary
+from c360_pipeline.transforms.columns import days_between
+
+LABEL = "churned"
+MODEL_TYPES = ("logistic_regression", "gbt")
+BANDS: tuple[tuple[str, float | None], ...] = (("Low", 0.3), ("Medium", 0.6), ("High", None))
+"""Risk bands of the churn probability: the first whose upper bound (exclusive) it is below."""
+NO_PURCHASES = "No Purchases"
+MIN_CLASS_ROWS = 10
+"""Fewer churners or stayers than this in the training rows: the model is skipped."""
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One model input: its raw value (as of a reference date), how it is filled and transformed."""
+
+    name: str
+    transform: str  # "log1p": log(1 + max(x, 0)); "identity": x
+    fill: float  # the value used when the raw value is null (no data of that kind)
+    description: str
+
+    def column(self) -> Column:
+        """The model input computed from the raw column (the API's scorer does the same)."""
+        value = F.coalesce(F.col(self.name).cast("double"), F.lit(self.fill))
+        if self.transform == "log1p":
+            return F.log1p(F.greatest(value, F.lit(0.0)))
+        return value
+
+
+FEATURES: tuple[Feature, ...] = (
+    Feature("recency_days", "log1p", 0.0, "Days since the last purchase"),
+    Feature("purchase_days", "log1p", 0.0, "Distinct purchase days"),
+    Feature("orders", "log1p", 0.0, "Transactions"),
+    Feature("total_spent", "log1p", 0.0, "Revenue to date"),
+    Feature("avg_order_value", "log1p", 0.0, "total_spent / orders"),
+    Feature("days_since_first_purchase", "log1p", 0.0, "Purchase tenure in days"),
+    Feature("revenue_90d", "log1p", 0.0, "Revenue in the last 90 days"),
+    Feature("revenue_prev_90d", "log1p", 0.0, "Revenue in the 90 days before those"),
+    Feature("revenue_12m", "log1p", 0.0, "Revenue in the last 365 days (drives the loyalty tier)"),
+    Feature("sessions_30d", "log1p", 0.0, "App and web sessions in the last 30 days"),
+    Feature("sessions_90d", "log1p", 0.0, "App and web sessions in the last 90 days"),
+    Feature("tickets_total", "log1p", 0.0, "Support tickets opened"),
+    Feature("tickets_90d", "log1p", 0.0, "Support tickets opened in the last 90 days"),
+    Feature(
+        "avg_satisfaction", "identity", 3.0, "Mean satisfaction (1-5) of tickets closed; 3 if none"
+    ),
+    Feature("complaints_90d", "log1p", 0.0, "Complaint interactions in the last 90 days"),
+)
+FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
+
+
+@dataclass(frozen=True)
+class ChurnSettings:
+    """Knobs of the churn model (the pipeline settings fill them from `C360_CHURN_*`)."""
+
+    window_days: int = 90
+    train_max_rows: int = 200_000
+    seed: int = 42
+    gbt_iterations: int = 30
+    gbt_depth: int = 4
+
+
+@dataclass(frozen=True)
+class ChurnFrames:
+    """The labelled rows as of the cutoff and the rows to score as of the as-of date."""
+
+    training: DataFrame  # customer_id, FEATURES, churned, frequency, recency_weeks, t_weeks
+    scoring: DataFrame  # customer_id, FEATURES
+    cutoff: date
+    as_of: date
+
+
+@dataclass
+class ChurnModel:
+    """The chosen, fitted model with its evaluation and its portable export."""
+
+    model: Model
+    model_type: str
+    report: dict[str, Any]
+    export: dict[str, Any] = field(default_factory=dict)
+
+
+def churn_cutoff(as_of: date, window_days: int) -> date:
+    """Where features stop and the label window starts."""
+    return as_of - timedelta(days=window_days)
+
+
+# ------------------------------------------------------------------------------- features
+
+
+def _purchase_features(daily_df: DataFrame, at: date, suffix: str) -> list[Column]:
+    day = F.col("transaction_date")
+    upto = day <= F.lit(at)
+
+    def since(days: int) -> Column:
+        return upto & (day >= F.lit(at - timedelta(days=days - 1)))
+
+    previous = (day >= F.lit(at - timedelta(days=179))) & (day < F.lit(at - timedelta(days=89)))
+    return [
+        F.min(F.when(upto, day)).alias(f"first{suffix}"),
+        F.max(F.when(upto, day)).alias(f"last{suffix}"),
+        F.count(F.when(upto, 1)).alias(f"purchase_days{suffix}"),
+        F.sum(F.when(upto, F.col("day_orders"))).alias(f"orders{suffix}"),
+        F.sum(F.when(upto, F.col("day_revenue"))).alias(f"total_spent{suffix}"),
+        F.sum(F.when(since(90), F.col("day_revenue"))).alias(f"revenue_90d{suffix}"),
+        F.sum(F.when(previous, F.col("day_revenue"))).alias(f"revenue_prev_90d{suffix}"),
+        F.sum(F.when(since(365), F.col("day_revenue"))).alias(f"revenue_12m{suffix}"),
+    ]
+
+
+def _purchase_columns(at: date, suffix: str) -> list[Column]:
+    orders = F.col(f"orders{suffix}")
+    spent = F.coalesce(F.col(f"total_spent{suffix}"), F.lit(0.0))
+    return [
+        days_between(F.lit(at), F.col(f"last{suffix}")).alias("recency_days"),
+        F.col(f"purchase_days{suffix}").alias("purchase_days"),
+        orders.alias("orders"),
+        spent.alias("total_spent"),
+        F.when(orders > 0, spent / orders).alias("avg_order_value"),
+        days_between(F.lit(at), F.col(f"first{suffix}")).alias("days_since_first_purchase"),
+        *[
+            F.coalesce(F.col(f"{name}{suffix}"), F.lit(0.0)).alias(name)
+            for name in ("revenue_90d", "revenue_prev_90d", "revenue_12m")
+        ],
+    ]
+
+
+def _session_features(at: date, suffix: str) -> list[Column]:
+    day = F.col("event_date")
+    sessions = F.coalesce(F.col("session_count"), F.lit(1))
+    return [
+        F.sum(
+            F.when(
+                (day <= F.lit(at)) & (day >= F.lit(at - timedelta(days=days - 1))), sessions
+            ).otherwise(F.lit(0))
+        ).alias(f"sessions_{days}d{suffix}")
+        for days in (30, 90)
+    ]
+
+
+def _ticket_features(at: date, suffix: str) -> list[Column]:
+    end = F.lit(at + timedelta(days=1)).cast("timestamp")
+    start_90 = F.lit(at - timedelta(days=89)).cast("timestamp")
+    opened = F.col("opened_at")
+    # A satisfaction score is known once the ticket is closed: later closures are the future.
+    closed = F.col("closed_at").isNotNull() & (F.col("closed_at") < end)
+    return [
+        F.count(F.when(opened < end, 1)).alias(f"tickets_total{suffix}"),
+        F.count(F.when((opened < end) & (opened >= start_90), 1)).alias(f"tickets_90d{suffix}"),
+        F.avg(F.when((opened < end) & closed, F.col("satisfaction_score"))).alias(
+            f"avg_satisfaction{suffix}"
+        ),
+    ]
+
+
+def _complaint_features(at: date, suffix: str) -> list[Column]:
+    end = F.lit(at + timedelta(days=1)).cast("timestamp")
+    start_90 = F.lit(at - timedelta(days=89)).cast("timestamp")
+    at_col = F.col("interaction_at")
+    complaint = F.lower(F.col("interaction_type")) == "complaint"
+    return [
+        F.count(F.when(complaint & (at_col < end) & (at_col >= start_90), 1)).alias(
+            f"complaints_90d{suffix}"
+        )
+    ]
+
+
+def build_churn_frames(
+    daily_df: DataFrame,
+    events_df: DataFrame | None,
+    tickets_df: DataFrame | None,
+    interactions_df: DataFrame | None,
+    as_of: date,
+    window_days: int = 90,
+) -> ChurnFrames:
+    """The features of every customer as of the cutoff (with the label) and as of the as-of
+    date, from one aggregation per source: each pass computes both dates' values side by side.
+
+    `daily_df` is `build_daily_purchases` (per customer, day, category and channel); the other
+    sources are the validated rows (None when the source is absent: their features are null
+    and take their fill value)."""
+    cutoff = churn_cutoff(as_of, window_days)
+    dates = {"_c": cutoff, "_a": as_of}
+    day = F.col("transaction_date")
+    per_day_df = (
+        daily_df.where(day <= F.lit(as_of))
+        .groupBy("customer_id", "transaction_date")
+        .agg(F.sum("revenue").alias("day_revenue"), F.sum("orders").alias("day_orders"))
+    )
+    purchases_df = per_day_df.groupBy("customer_id").agg(
+        *[c for suffix, at in dates.items() for c in _purchase_features(per_day_df, at, suffix)],
+        F.count(F.when(day > F.lit(cutoff), 1)).alias("days_after_cutoff"),
+    )
+    joined_df = purchases_df
+    sources = (
+        (events_df, _session_features),
+        (tickets_df, _ticket_features),
+        (interactions_df, _complaint_features),
+    )
+    for source_df, features in sources:
+        if source_df is None:
+            continue
+        agg_df = source_df.groupBy("customer_id").agg(
+            *[c for suffix, at in dates.items() for c in features(at, suffix)]
+        )
+        joined_df = joined_df.join(agg_df, on="customer_id", how="left")
+    present = set(joined_df.columns)
+
+    def other_columns(suffix: str) -> list[Column]:
+        names = ("sessions_30d", "sessions_90d", "tickets_total", "tickets_90d",
+                 "avg_satisfaction", "complaints_90d")  # fmt: skip
+        return [
+            (F.col(f"{n}{suffix}") if f"{n}{suffix}" in present else F.lit(None))
+            .cast("double")
+            .alias(n)
+            for n in names
+        ]
+
+    def features_as_of(suffix: str) -> list[Column]:
+        return [*_purchase_columns(dates[suffix], suffix), *other_columns(suffix)]
+
+    def ordered(df: DataFrame) -> DataFrame:
+        return df.select(
+            "customer_id",
+            *[F.col(name).cast("double").alias(name) for name in FEATURE_NAMES],
+            *[c for c in df.columns if c not in FEATURE_NAMES and c != "customer_id"],
+        )
+
+    training_df = ordered(
+        joined_df.where(F.col("purchase_days_c") > 0).select(
+            "customer_id",
+            *features_as_of("_c"),
+            (F.col("days_after_cutoff") == 0).cast("double").alias(LABEL),
+            # The BTYD summary at the cutoff, for the P(alive) baseline.
+            (F.col("purchase_days_c") - 1).cast("int").alias("frequency"),
+            (days_between(F.col("last_c"), F.col("first_c")) / 7.0).alias("recency_weeks"),
+            (days_between(F.lit(cutoff), F.col("first_c")) / 7.0).alias("t_weeks"),
+        )
+    )
+    scoring_df = ordered(
+        joined_df.where(F.col("purchase_days_a") > 0).select("customer_id", *features_as_of("_a"))
+    )
+    return ChurnFrames(training=training_df, scoring=scoring_df, cutoff=cutoff, as_of=as_of)
+
+
+# ------------------------------------------------------------------------------- training
+
+_VECTOR = "features_vector"
+_SCORE = "churn_score"
+
+
+def _split_bucket(seed: int) -> Column:
+    """0-99 from the customer id alone: the split does not depend on partitioning."""
+    return F.pmod(F.xxhash64(F.lit(seed), F.col("customer_id")), F.lit(100))
+
+
+def model_inputs(df: DataFrame) -> DataFrame:
+    """`df` with the assembled (filled, transformed) feature vector."""
+    inputs_df = df.select("*", *[f.column().alias(f"_in_{f.name}") for f in FEATURES])
+    assembler = VectorAssembler(
+        inputCols=[f"_in_{name}" for name in FEATURE_NAMES], outputCol=_VECTOR
+    )
+    return assembler.transform(inputs_df)
+
+
+def _probability() -> Column:
+    """P(churned) from a fitted classifier's probability vector."""
+    return vector_to_array(F.col("probability")).getItem(1)
+
+
+def binary_metrics(scored_df: DataFrame, score: str, label: str = LABEL) -> dict[str, Any]:
+    """ROC AUC, PR AUC, Brier score and top-decile lift of a score in [0, 1] against a 0/1 label."""
+    evaluator = BinaryClassificationEvaluator(rawPredictionCol=score, labelCol=label)
+    roc_auc = evaluator.setMetricName("areaUnderROC").evaluate(scored_df)
+    pr_auc = evaluator.setMetricName("areaUnderPR").evaluate(scored_df)
+    stats = scored_df.agg(
+        F.count(F.lit(1)).alias("rows"),
+        F.avg(label).alias("rate"),
+        F.avg((F.col(score) - F.col(label)) ** 2).alias("brier"),
+    ).first()
+    assert stats is not None
+    rows, rate = int(stats["rows"]), float(stats["rate"] or 0.0)
+    # Top decile by score (ties at the boundary broken by customer id, so it is exactly 10 %).
+    top = max(1, math.ceil(rows / 10))
+    top_rate = (
+        scored_df.orderBy(F.col(score).desc(), F.col("customer_id"))
+        .limit(top)
+        .agg(F.avg(label))
+        .first()
+    )
+    top_rate_value = float(top_rate[0]) if top_rate is not None and top_rate[0] is not None else 0.0
+    return {
+        "rows": rows,
+        "churn_rate": round(rate, 6),
+        "roc_auc": round(roc_auc, 6),
+        "pr_auc": round(pr_auc, 6),
+        "brier": round(float(stats["brier"]), 6),
+        "top_decile_lift": round(top_rate_value / rate, 4) if rate else None,
+    }
+
+
+def _candidates(settings: ChurnSettings) -> dict[str, Any]:
+    return {
+        "logistic_regression": LogisticRegression(
+            featuresCol=_VECTOR, labelCol=LABEL, maxIter=100, regParam=1e-4, standardization=True
+        ),
+        "gbt": GBTClassifier(
+            featuresCol=_VECTOR,
+            labelCol=LABEL,
+            maxIter=settings.gbt_iterations,
+            maxDepth=settings.gbt_depth,
+            stepSize=0.1,
+            seed=settings.seed,
+            subsamplingRate=1.0,
+            featureSubsetStrategy="all",
+        ),
+    }
+
+
+def _p_alive_baseline(
+    history_df: DataFrame, test_df: DataFrame
+) -> tuple[DataFrame, dict[str, Any]]:
+    """1 - P(alive at the cutoff) of the test rows, from a BG/NBD fit on every labelled
+    customer's purchases up to the cutoff (history only: no label information)."""
+    fit = fit_bgnbd_from_summary(history_df)
+    params = {name: float(value) for name, value in fit.params.items()}
+
+    @F.pandas_udf("double")  # type: ignore[call-overload]
+    def churn_from_p_alive(frequency: pd.Series, recency: pd.Series, t: pd.Series) -> pd.Series:
+        return pd.Series(1.0 - probability_alive(params, frequency, recency, t))
+
+    scored_df = test_df.withColumn(
+        _SCORE, churn_from_p_alive(F.col("frequency"), F.col("recency_weeks"), F.col("t_weeks"))
+    )
+    return scored_df, {"bgnbd_params_at_cutoff": {k: round(v, 8) for k, v in params.items()}}
+
+
+def train_churn_model(frames: ChurnFrames, settings: ChurnSettings) -> ChurnModel | dict[str, Any]:
+    """Fit both candidates on the training split, keep the better on validation ROC AUC, and
+    report it and the P(alive) baseline on the test split. Returns a `{"skipped": reason}`
+    manifest section when the data cannot support a model (too few rows of either class)."""
+    started = time.perf_counter()
+    bucket = _split_bucket(settings.seed)
+    split = (
+        F.when(bucket < 60, F.lit("train")).when(bucket < 80, F.lit("validation")).otherwise("test")
+    )
+    labelled_df = model_inputs(frames.training).withColumn("_split", split).persist()
+    try:
+        counts = {
+            (r["_split"], int(r[LABEL])): int(r["count"])
+            for r in labelled_df.groupBy("_split", LABEL).count().collect()
+        }
+        per_split = {
+            s: counts.get((s, 0), 0) + counts.get((s, 1), 0)
+            for s in ("train", "validation", "test")
+        }
+        smallest = min(counts.get((s, c), 0) for s in ("train",) for c in (0, 1))
+        if (
+            smallest < MIN_CLASS_ROWS
+            or min(counts.get((s, c), 0) for s in ("validation", "test") for c in (0, 1)) == 0
+        ):
+            return {
+                "skipped": "too few churners or stayers to train and evaluate on "
+                f"(rows per split and label: { {f'{s}/{c}': n for (s, c), n in counts.items()} })",
+                "cutoff": frames.cutoff.isoformat(),
+                "window_days": settings.window_days,
+            }
+        train_df = labelled_df.where(F.col("_split") == "train")
+        if per_split["train"] > settings.train_max_rows:
+            # A uniform, partitioning-independent subsample of the training rows.
+            keep_per_million = int(1_000_000 * settings.train_max_rows / per_split["train"])
+            sample = F.pmod(
+                F.xxhash64(F.lit(settings.seed + 1), F.col("customer_id")), F.lit(10**6)
+            )
+            train_df = train_df.where(sample < keep_per_million)
+        train_df = train_df.persist()
+        validation_df = labelled_df.where(F.col("_split") == "validation")
+        test_df = labelled_df.where(F.col("_split") == "test")
+        fitted: dict[str, Model] = {}
+        validation: dict[str, dict[str, Any]] = {}
+        fit_seconds: dict[str, float] = {}
+        for name, estimator in _candidates(settings).items():
+            fit_started = time.perf_counter()
+            fitted[name] = estimator.fit(train_df)
+            fit_seconds[name] = round(time.perf_counter() - fit_started, 2)
+            scored = fitted[name].transform(validation_df).withColumn(_SCORE, _probability())
+            validation[name] = binary_metrics(scored, _SCORE)
+        train_rows = train_df.count()
+        train_df.unpersist()
+        chosen = max(
+            MODEL_TYPES, key=lambda n: (validation[n]["roc_auc"], n == "logistic_regression")
+        )
+        model = fitted[chosen]
+        test_scored = model.transform(test_df).withColumn(_SCORE, _probability())
+        test_metrics = binary_metrics(test_scored, _SCORE)
+        try:
+            baseline_df, baseline_info = _p_alive_baseline(labelled_df, test_df)
+            baseline = {**binary_metrics(baseline_df, _SCORE), **baseline_info}
+        except (BtydFitError, ValueError) as exc:
+            baseline = {"skipped": f"BG/NBD fit at the cutoff failed: {exc}"}
+        report = {
+            "type": chosen,
+            "label": f"no purchase in the {settings.window_days} days after the cutoff",
+            "cutoff": frames.cutoff.isoformat(),
+            "window_days": settings.window_days,
+            "features": [
+                {
+                    "name": f.name,
+                    "transform": f.transform,
+                    "fill": f.fill,
+                    "description": f.description,
+                }
+                for f in FEATURES
+            ],
+            "split": {
+                "train": train_rows,
+                "train_available": per_split["train"],
+                "validation": per_split["validation"],
+                "test": per_split["test"],
+                "method": "xxhash64(seed, customer_id) % 100: <60 train, <80 validation",
+            },
+            "seed": settings.seed,
+            "candidates": {
+                name: {"validation": validation[name], "fit_seconds": fit_seconds[name]}
+                for name in MODEL_TYPES
+            },
+            "params": _params(chosen, settings),
+            "metrics": {"test": test_metrics, "baseline_p_alive_test": baseline},
+            "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        churn_model = ChurnModel(model=model, model_type=chosen, report=report)
+        churn_model.export = export_model(churn_model, frames)
+        report["training_seconds"] = round(time.perf_counter() - started, 2)
+        return churn_model
+    finally:
+        labelled_df.unpersist()
+
+
+def _params(model_type: str, settings: ChurnSettings) -> dict[str, Any]:
+    if model_type == "gbt":
+        return {"max_iter": settings.gbt_iterations, "max_depth": settings.gbt_depth,
+                "step_size": 0.1, "loss": "logistic"}  # fmt: skip
+    return {"max_iter": 100, "reg_param": 1e-4, "standardization": True}
+
+
+def score_customers(model: ChurnModel, scoring_df: DataFrame) -> DataFrame:
+    """customer_id, churn_probability and churn_risk_band of every purchasing customer."""
+    scored_df = model.model.transform(model_inputs(scoring_df))
+    probability = _probability()
+    return scored_df.select(
+        "customer_id",
+        probability.alias("churn_probability"),
+        risk_band(probability).alias("churn_risk_band"),
+    )
+
+
+def risk_band(probability: Column) -> Column:
+    """The band of a churn probability (BANDS)."""
+    band: Column | None = None
+    for name, below in BANDS:
+        if below is None:
+            return band.otherwise(F.lit(name)) if band is not None else F.lit(name)
+        condition = probability < F.lit(below)
+        band = F.when(condition, F.lit(name)) if band is None else band.when(condition, name)
+    raise AssertionError("the last band has no upper bound")
+
+
+# ------------------------------------------------------------------------------- export
+
+
+def _tree_nodes(root: Any) -> list[dict[str, Any]]:
+    """A fitted MLlib tree (its JVM root node) as a flat list; root first, children by index."""
+    nodes: list[dict[str, Any]] = []
+
+    def visit(node: Any) -> int:
+        index = len(nodes)
+        if node.getClass().getSimpleName() == "LeafNode":
+            nodes.append({"leaf": float(node.prediction())})
+            return index
+        split = node.split()
+        if split.getClass().getSimpleName() != "ContinuousSplit":
+            raise ValueError("only continuous splits are exported")
+        nodes.append({"feature": int(split.featureIndex()), "threshold": float(split.threshold())})
+        nodes[index]["left"] = visit(node.leftChild())
+        nodes[index]["right"] = visit(node.rightChild())
+        return index
+
+    visit(root)
+    return nodes
+
+
+def export_model(model: ChurnModel, frames: ChurnFrames) -> dict[str, Any]:
+    """Everything scoring needs, as JSON (the API scores with numpy from this)."""
+    exported: dict[str, Any] = {
+        "model": "churn",
+        "type": model.model_type,
+        "features": [{"name": f.name, "transform": f.transform, "fill": f.fill} for f in FEATURES],
+        "bands": [{"name": name, "below": below} for name, below in BANDS],
+        "as_of": frames.as_of.isoformat(),
+        "cutoff": frames.cutoff.isoformat(),
+        "window_days": (frames.as_of - frames.cutoff).days,
+        "trained_at": model.report["trained_at"],
+    }
+    if isinstance(model.model, LogisticRegressionModel):
+        exported["logistic_regression"] = {
+            "intercept": float(model.model.intercept),
+            "coefficients": [float(c) for c in model.model.coefficients.toArray()],
+        }
+    elif isinstance(model.model, GBTClassificationModel):
+        exported["gbt"] = {
+            "trees": [
+                {"weight": float(weight), "nodes": _tree_nodes(tree._call_java("rootNode"))}
+                for tree, weight in zip(model.model.trees, model.model.treeWeights, strict=True)
+            ]
+        }
+    else:  # pragma: no cover - only the two candidates are fitted
+        raise TypeError(f"cannot export {type(model.model).__name__}")
+    return exported
