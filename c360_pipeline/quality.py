@@ -16,6 +16,7 @@ ACCEPTED_VALUES: dict[str, tuple[str, ...]] = {
     "loyalty_tier": ("Bronze", "Silver", "Gold", "Platinum"),
     "rfm_segment": SEGMENTS,
     "generation": ("Gen Z", "Millennial", "Gen X", "Boomer", "Silent"),
+    "churn_risk_band": ("Low", "Medium", "High", "No Purchases"),
 }
 
 
@@ -45,6 +46,9 @@ def check_customer_360(
             "health_out_of_range"
         ),
         F.count(F.when(~F.col("p_alive").between(0.0, 1.0), 1)).alias("p_alive_out_of_range"),
+        F.count(F.when(~F.col("churn_probability").between(0.0, 1.0), 1)).alias(
+            "churn_probability_out_of_range"
+        ),
     ]
     for column, values in ACCEPTED_VALUES.items():
         aggregations.append(

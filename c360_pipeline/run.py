@@ -29,6 +29,13 @@ from c360_pipeline.ingest.dates import DateOrder
 from c360_pipeline.ingest.readers import RAW
 from c360_pipeline.ingest.validate import DETAIL, REASON, with_duplicates
 from c360_pipeline.models.btyd import BgNbdFit, BtydFitError, GammaGammaFit
+from c360_pipeline.models.churn import (
+    ChurnModel,
+    ChurnSettings,
+    build_churn_frames,
+    score_customers,
+    train_churn_model,
+)
 from c360_pipeline.models.clv_fit import (
     ClvModels,
     fit_bgnbd_from_summary,
@@ -91,6 +98,8 @@ class RunResult:
     stage_seconds: dict[str, float]
     seconds: float
     manifest: dict[str, Any]
+    model_files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Portable model exports written as `models/<name>.json` next to the manifest."""
 
 
 @dataclass(frozen=True)
@@ -261,6 +270,8 @@ def _run_locked(
     result.seconds = round(time.perf_counter() - started, 2)
     result.manifest["duration_seconds"] = result.seconds
     result.manifest["stage_seconds"] = stages.seconds
+    for name, model_file in result.model_files.items():
+        snapshots.write_model_file(snapshot_path, name, model_file)
     snapshots.write_manifest(snapshot_path, result.manifest)
     removed = snapshots.publish(settings.data_dir, org, snapshot_id, keep=settings.snapshots_keep)
     snapshots.record_run(
@@ -524,11 +535,40 @@ def _build_tables(
                 log.warning("clv_fit_warning", warning=warning)
             clv_df = with_clv_predictions(btyd_df, bgnbd, gamma_gamma)
 
+    support_src, interactions_src = accepted_df("support_tickets"), accepted_df("interactions")
+    events_src, loyalty_src = accepted_df("digital_events"), accepted_df("loyalty")
+    model_files: dict[str, dict[str, Any]] = {}
+    with stages.stage("churn_model") as info:
+        churn_settings = ChurnSettings(
+            window_days=settings.churn_window_days,
+            train_max_rows=settings.churn_train_max_rows,
+            seed=settings.model_seed,
+        )
+        churn_frames = build_churn_frames(
+            daily_df, events_src, support_src, interactions_src, as_of,
+            window_days=churn_settings.window_days, cache=keep,
+        )  # fmt: skip
+        # The as-of features, as the API's scorer reads them for a customer id.
+        writers.write_table(churn_frames.scoring, path("churn_features"), sort_by=("customer_id",))
+        tables["churn_features"] = writers.count_rows(spark, path("churn_features"))
+        churn = train_churn_model(churn_frames, churn_settings)
+        churn_scores_df: DataFrame | None = None
+        if isinstance(churn, ChurnModel):
+            churn_section = churn.report
+            model_files["churn"] = {**churn.export, "snapshot_id": snapshot_id}
+            churn_scores_df = score_customers(churn, churn_frames.scoring)
+            info["model"] = churn.model_type
+            info["test_roc_auc"] = churn.report["metrics"]["test"]["roc_auc"]
+            info["baseline_roc_auc"] = churn.report["metrics"]["baseline_p_alive_test"].get(
+                "roc_auc"
+            )
+        else:
+            churn_section = churn
+            log.warning("churn_model_skipped", reason=churn["skipped"])
+
     with stages.stage("customer_360") as info:
         # Per customer and category, once: preferences here, baskets and insights below.
         customer_categories_df = keep(build_customer_categories(fact_df))
-        support_src, interactions_src = accepted_df("support_tickets"), accepted_df("interactions")
-        events_src, loyalty_src = accepted_df("digital_events"), accepted_df("loyalty")
         customer_360_df = build_customer_360(
             build_customer_profiles(customers_df, summary_df),
             rfm_df,
@@ -541,6 +581,7 @@ def _build_tables(
             else None,
             loyalty_src,
             as_of,
+            churn_df=churn_scores_df,
         )
         writers.write_table(customer_360_df, path("customer_360"), sort_by=("customer_id",))
         customer_360_df = writers.read_table(spark, path("customer_360"))
@@ -604,7 +645,11 @@ def _build_tables(
         "sources": counts,
         "tables": {t: {"rows": n, "columns": schemas[t]} for t, n in tables.items()},
         "layouts": {"transactions": transactions_layout},
-        "models": {"clv": clv_section(), "rfm_thresholds": thresholds.to_dict()},
+        "models": {
+            "clv": clv_section(),
+            "rfm_thresholds": thresholds.to_dict(),
+            "churn": churn_section,
+        },
         "quality": info["checks"],
         "spark": {"master": settings.spark_master, "version": spark.version},
     }
@@ -617,6 +662,7 @@ def _build_tables(
         stage_seconds=stages.seconds,
         seconds=0.0,
         manifest=manifest,
+        model_files=model_files,
     )
 
 

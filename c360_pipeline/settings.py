@@ -34,6 +34,18 @@ class PipelineSettings(BaseSettings):
         description='Extra Spark settings as JSON, e.g. {"spark.executor.memory": "8g"}.',
     )
     snapshots_keep: int = Field(5, ge=1, description="Published snapshots kept for rollback.")
+    churn_window_days: int = Field(
+        90, ge=7, le=365, description="Churn label: no purchase in this many days after the cutoff."
+    )
+    churn_train_max_rows: int = Field(
+        200_000, ge=1_000, description="Churn models train on at most this many customers."
+    )
+    model_seed: int = Field(42, description="Seed of the model splits, samples and fits.")
+    cluster_k_min: int = Field(3, ge=2, description="Smallest number of clusters tried.")
+    cluster_k_max: int = Field(8, ge=2, description="Largest number of clusters tried.")
+    cluster_sample_rows: int = Field(
+        50_000, ge=100, description="Clustering chooses its model on a sample of this many."
+    )
 
 
 @lru_cache

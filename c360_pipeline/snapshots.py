@@ -163,6 +163,16 @@ def write_manifest(snapshot_path: Path, manifest: dict[str, Any]) -> None:
     _atomic_write_text(snapshot_path / MANIFEST_FILE, text)
 
 
+MODELS_DIR = "models"
+
+
+def write_model_file(snapshot_path: Path, name: str, model: dict[str, Any]) -> None:
+    """Write a portable model export as `models/<name>.json` in a snapshot directory."""
+    models = snapshot_path / MODELS_DIR
+    models.mkdir(exist_ok=True)
+    _atomic_write_text(models / f"{name}.json", json.dumps(model, indent=1, sort_keys=True))
+
+
 def read_manifest(snapshot_path: Path) -> dict[str, Any]:
     """Read a snapshot's `manifest.json`."""
     manifest = json.loads((snapshot_path / MANIFEST_FILE).read_text(encoding="utf-8"))

@@ -11,6 +11,7 @@ STAGES: tuple[str, ...] = (
     "customer_summary",
     "rfm",
     "clv_models",
+    "churn_model",
     "customer_360",
     "interactions",
     "insights",

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -213,13 +214,15 @@ def build_churn_frames(
     interactions_df: DataFrame | None,
     as_of: date,
     window_days: int = 90,
+    cache: Callable[[DataFrame], DataFrame] | None = None,
 ) -> ChurnFrames:
     """The features of every customer as of the cutoff (with the label) and as of the as-of
     date, from one aggregation per source: each pass computes both dates' values side by side.
 
     `daily_df` is `build_daily_purchases` (per customer, day, category and channel); the other
     sources are the validated rows (None when the source is absent: their features are null
-    and take their fill value)."""
+    and take their fill value). `cache`, when given, persists the per-customer aggregate both
+    frames are selected from (so the sources are read once)."""
     cutoff = churn_cutoff(as_of, window_days)
     dates = {"_c": cutoff, "_a": as_of}
     day = F.col("transaction_date")
@@ -245,6 +248,8 @@ def build_churn_frames(
             *[c for suffix, at in dates.items() for c in features(at, suffix)]
         )
         joined_df = joined_df.join(agg_df, on="customer_id", how="left")
+    if cache is not None:
+        joined_df = cache(joined_df)
     present = set(joined_df.columns)
 
     def other_columns(suffix: str) -> list[Column]:

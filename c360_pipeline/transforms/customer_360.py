@@ -136,8 +136,12 @@ def build_customer_360(
     interactions_df: DataFrame | None,
     loyalty_df: DataFrame | None,
     as_of: date,
+    churn_df: DataFrame | None = None,
 ) -> DataFrame:
-    """Join every per-customer feature onto the customer universe and derive the scores."""
+    """Join every per-customer feature onto the customer universe and derive the scores.
+
+    `churn_df` (customer_id, churn_probability, churn_risk_band) is the churn model's scores;
+    without it (no model could be trained) both columns are null for purchasing customers."""
     joined_df = (
         profiles_df.join(summary_df, on="customer_id", how="left")
         .join(preferences_df, on="customer_id", how="left")
@@ -161,6 +165,7 @@ def build_customer_360(
                            "interactions_completed", "interactions_cancelled", "complaints_90d",
                            "last_interaction_at")),
         (loyalty_df, ("tier", "points")),
+        (churn_df, ("churn_probability", "churn_risk_band")),
     ]  # fmt: skip
     for df, columns in optional:
         if df is not None:
@@ -171,7 +176,7 @@ def build_customer_360(
             null_types = {
                 "last_digital_date": "date", "is_app_adopter": "boolean", "avg_satisfaction":
                 "double", "avg_resolution_hours": "double", "last_interaction_at": "timestamp",
-                "tier": "string",
+                "tier": "string", "churn_probability": "double", "churn_risk_band": "string",
             }  # fmt: skip
             joined_df = joined_df.select(
                 "*", *[F.lit(None).cast(null_types.get(c, "long")).alias(c) for c in columns]
@@ -249,6 +254,10 @@ def build_customer_360(
         _health_score(engagement_df is not None).alias("customer_health_score"),
         "customer_status",
         churn_risk.alias("risk_status"),
+        "churn_probability",
+        F.when(F.col("first_purchase_date").isNull(), F.lit("No Purchases"))
+        .otherwise(F.col("churn_risk_band"))
+        .alias("churn_risk_band"),
         # loyalty
         "loyalty_tier", "loyalty_points", "is_loyalty_member",
         next_name.alias("next_loyalty_tier"),

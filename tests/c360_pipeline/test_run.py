@@ -256,3 +256,37 @@ def test_invoice_shape_only_transactions_and_no_repeat_buyers(
     assert rows["A1"].p_alive is None
     assert rows["A1"].customer_name is None
     assert result.tables["customer_360"] == 3
+
+
+def test_the_churn_model_is_trained_reported_and_scores_every_buyer(
+    published: Published, spark: SparkSession
+) -> None:
+    manifest = json.loads((published.path / "manifest.json").read_text())
+    churn = manifest["models"]["churn"]
+    assert "skipped" not in churn, churn
+    assert churn["cutoff"] == "2025-10-02"
+    assert churn["window_days"] == 90
+    assert churn["type"] in ("logistic_regression", "gbt")
+    test, baseline = churn["metrics"]["test"], churn["metrics"]["baseline_p_alive_test"]
+    assert test["rows"] == baseline["rows"] == churn["split"]["test"] > 0
+    # The generator's churners stop buying: the model finds them on customers it did not see.
+    assert test["roc_auc"] > 0.7, test
+    exported = json.loads((published.path / "models" / "churn.json").read_text())
+    assert exported["snapshot_id"] == published.result.snapshot_id
+    assert exported["type"] == churn["type"]
+    customers = {
+        r["customer_id"]: r
+        for r in spark.read.parquet(str(published.path / "customer_360")).collect()
+    }
+    features = spark.read.parquet(str(published.path / "churn_features")).collect()
+    buyers = {cid for cid, r in customers.items() if r["first_purchase_date"] is not None}
+    assert {r["customer_id"] for r in features} == buyers
+    for row in customers.values():
+        if row["first_purchase_date"] is None:
+            assert row["churn_probability"] is None
+            assert row["churn_risk_band"] == "No Purchases"
+        else:
+            p = row["churn_probability"]
+            assert 0.0 <= p <= 1.0
+            assert row["churn_risk_band"] == ("Low" if p < 0.3 else "Medium" if p < 0.6 else "High")
+    assert published.result.tables["churn_features"] == len(buyers)
