@@ -257,7 +257,7 @@ class ChurnModel:
             z = 2.0 * margin
         else:
             z = self._intercept + x @ self._coefficients
-        with np.errstate(over="ignore"):
+        with np.errstate(over="ignore", under="ignore"):
             probabilities: FloatArray = 1.0 / (1.0 + np.exp(-z))
         return probabilities
 
