@@ -37,7 +37,9 @@ from c360_api.routers import (
     customer_success,
     customers,
     finance,
+    inference,
     marketing,
+    models,
     product,
 )
 from c360_api.scheduler import RefreshScheduler
@@ -55,6 +57,8 @@ SCOPED_ROUTERS: tuple[tuple[APIRouter, str], ...] = (
     (analytics.router, "analyst"),
     (customers.router, "analyst"),
     (analytics_v1.router, "analyst"),
+    (inference.router, "analyst"),
+    (models.router, "analyst"),
     (admin.router, "admin"),
     (credentials.router, "admin"),
     (admin.prometheus_router, "admin"),

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import duckdb
 import structlog
@@ -41,7 +41,24 @@ SNAPSHOT_TABLES = (
     "revenue_monthly",
     "category_insights",
     "cross_sell_candidates",
+    "churn_features",
 )
+
+# What a snapshot published before the models (issue 7) lacks, served as nulls and an empty
+# table so that the queries still compile on it (a model route answers 409 there).
+OPTIONAL_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "customer_360": (
+        ("churn_probability", "double"),
+        ("churn_risk_band", "varchar"),
+        ("cluster_id", "integer"),
+        ("cluster_label", "varchar"),
+    ),
+}
+OPTIONAL_TABLES: dict[str, str] = {
+    "churn_features": "select cast(null as varchar) as customer_id where false",
+}
+
+Derived = TypeVar("Derived")
 
 
 LATE_MATERIALIZATION_ROWS = 1000
@@ -78,19 +95,39 @@ class SnapshotDb:
         self._users = 0
         self._retired = False
         self.closed = False
+        self._derived: dict[str, Any] = {}
+        self._derived_lock = threading.Lock()
         listed = snapshot.manifest.get("tables") or {}
         for table in SNAPSHOT_TABLES:
-            if listed and table not in listed:
-                continue
             table_dir = snapshot.path / table
-            if not table_dir.is_dir():
+            if (listed and table not in listed) or not table_dir.is_dir():
+                if table in OPTIONAL_TABLES:
+                    self._connection.execute(f"create view {table} as {OPTIONAL_TABLES[table]}")
                 continue
             pattern = str(table_dir / "*.parquet").replace("'", "''")
-            source = f"select * from read_parquet('{pattern}')"
+            source = self._with_optional_columns(table, f"read_parquet('{pattern}')")
             if table in memory_tables:
                 load_table(self._connection, table, source)
             else:
                 self._connection.execute(f"create view {table} as {source}")
+
+    def _with_optional_columns(self, table: str, relation: str) -> str:
+        """`select *` from the table, plus a null column for each optional one it lacks."""
+        optional = OPTIONAL_COLUMNS.get(table, ())
+        if not optional:
+            return f"select * from {relation}"
+        described = self._connection.execute(f"describe select * from {relation}").fetchall()
+        present = {row[0] for row in described}
+        nulls = [f"cast(null as {kind}) as {col}" for col, kind in optional if col not in present]
+        return f"select {', '.join(['*', *nulls])} from {relation}"
+
+    def derived(self, name: str, build: Callable[[PublishedSnapshot], Derived]) -> Derived:
+        """What `build` makes of this snapshot (e.g. a model loaded from its files), built once
+        and kept as long as the database: a new snapshot builds its own."""
+        with self._derived_lock:
+            if name not in self._derived:
+                self._derived[name] = build(self.snapshot)
+            return cast(Derived, self._derived[name])
 
     @property
     def snapshot_id(self) -> str:

@@ -72,11 +72,12 @@ _NUMBERED_FIELDS: dict[str, Any] = {
 
 
 def envelope(
-    name: str, columns: list[Column], message: str, *, numbered: bool = False
+    name: str, columns: list[Column], message: str, *, numbered: bool = False, row: Any = None
 ) -> type[BaseModel]:
     """The success envelope of a list answer whose rows have `columns`, paged by limit and
-    offset, or by page number when `numbered`."""
-    row = row_model(f"{name}Row", columns)
+    offset, or by page number when `numbered`; `row` replaces the rows' model (e.g. a union of
+    two row models when a parameter picks the shape; `columns` then give the example)."""
+    row = row or row_model(f"{name}Row", columns)
     paging = {"page": 1, "page_size": 50, "pages": 1} if numbered else {"limit": 1000, "offset": 0}
     example: dict[str, Any] = {
         "success": True,
@@ -92,7 +93,7 @@ def envelope(
         name,
         __config__=ConfigDict(json_schema_extra={"examples": [example]}),
         **_ENVELOPE_FIELDS,
-        data=(list[row], Field(description="The rows of this page.")),  # type: ignore[valid-type]
+        data=(list[row], Field(description="The rows of this page.")),
         **_LIST_FIELDS,
         **(_NUMBERED_FIELDS if numbered else _OFFSET_FIELDS),
     )

@@ -105,6 +105,8 @@ class QueryAnswer:
     rows: list[tuple[Any, ...]]
     total: int
     snapshot_id: str
+    snapshot: PublishedSnapshot | None = None
+    """The snapshot the rows come from (what a renderer may add from its manifest)."""
 
     def records(self) -> list[dict[str, Any]]:
         """The rows as `{column: value}`."""
@@ -137,7 +139,9 @@ class QueryService:
         page = call.page
         if page is None:
             columns, rows = db.execute(sql, bound)
-            return QueryAnswer(columns, rows, total=len(rows), snapshot_id=db.snapshot_id)
+            return QueryAnswer(
+                columns, rows, total=len(rows), snapshot_id=db.snapshot_id, snapshot=db.snapshot
+            )
         paging = {**bound, _LIMIT: page.limit, _OFFSET: page.offset}
         if call.small and call.order is not None:
             columns, rows = db.execute(
@@ -160,7 +164,13 @@ class QueryService:
         else:
             _, count = db.execute(f"select count(*) from ({query.unordered_sql}) as answer", bound)
             total = int(count[0][0])
-        return QueryAnswer(columns=columns, rows=rows, total=total, snapshot_id=db.snapshot_id)
+        return QueryAnswer(
+            columns=columns,
+            rows=rows,
+            total=total,
+            snapshot_id=db.snapshot_id,
+            snapshot=db.snapshot,
+        )
 
     async def respond(
         self,

@@ -11,7 +11,7 @@ SCOPES: dict[str, str] = {
     "product": "Product queries (/product).",
     "finance": "Finance queries (/finance).",
     "customer_success": "Customer-success queries (/customer-success).",
-    "analyst": "Customer directory and analytics (/analytics, /api/v1).",
+    "analyst": "Customer directory, analytics, scoring, models (/analytics, /api/v1, /models).",
     "admin": "Refreshes, jobs, metrics, API keys and invites (/admin, /metrics).",
 }
 """Every scope, with what it grants (shown in the OpenAPI docs)."""

@@ -153,6 +153,8 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "expected_avg_value", "predicted_clv_12m",
     ),
     "health": ("customer_health_score", "customer_status", "risk_status"),
+    "churn": ("churn_probability", "churn_risk_band"),
+    "cluster": ("cluster_id", "cluster_label"),
     "loyalty": (
         "loyalty_tier", "loyalty_points", "is_loyalty_member", "next_loyalty_tier",
         "spend_to_next_tier",
@@ -183,6 +185,8 @@ DETAIL_EXAMPLE = {
         "rfm": {"rfm_segment": "Champions", "...": "..."},
         "clv": {"p_alive": 0.98, "predicted_clv_12m": 2100.5, "...": "..."},
         "health": {"customer_health_score": 4.62, "customer_status": "Active", "...": "..."},
+        "churn": {"churn_probability": 0.08, "churn_risk_band": "Low"},
+        "cluster": {"cluster_id": 0, "cluster_label": "Loyal High Spenders"},
         "...": "...",
     },
 }
@@ -247,8 +251,9 @@ async def customer_directory(
 async def customer_detail(
     request: Request, service: QueryServiceDep, org: OrgDep, customer_id: CustomerId
 ) -> Response:
-    """Profile, purchasing, RFM, CLV and P(alive), health and churn risk, loyalty, lifecycle,
-    engagement, support, interactions and profitability of one customer."""
+    """Profile, purchasing, RFM, CLV and P(alive), health and churn risk, churn model score,
+    behavioural cluster, loyalty, lifecycle, engagement, support, interactions and
+    profitability of one customer."""
     return await service.respond(
         request,
         org,

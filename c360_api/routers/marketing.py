@@ -1,14 +1,20 @@
-"""Marketing: customer health, churn-risk lists, loyalty programme, RFM segmentation."""
+"""Marketing: customer health, churn-risk lists, loyalty programme, RFM and behavioural
+segmentation."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
+from c360_api.cache import CachedAnswer
 from c360_api.deps import TeamQueryDep
-from c360_api.envelopes import Column, envelope
+from c360_api.envelopes import Column, ErrorResponse, envelope, row_model
 from c360_api.routers.team_route import add_query_route, responses_for
+from c360_api.service import OutputFormat, Page, QueryAnswer, QueryCall, Renderer, render
+from c360_api.snapshot_models import require_clustering
 
 router = APIRouter(prefix="/marketing", tags=["marketing"])
 
@@ -62,6 +68,32 @@ SEGMENTATION: list[Column] = [
     ("avg_predicted_clv_12m", float, "Mean predicted 12-month CLV", 1290.77),
 ]
 
+CLUSTERS: list[Column] = [
+    ("cluster_id", int, "Behavioural cluster (null: customers without a purchase)", 2),
+    ("cluster_label", str, "The cluster's plain-English label ('No Purchases')", "Big Spenders"),
+    ("customers", int, "Customers in the cluster", 1830),
+    ("customer_share", float, "Share of all customers (0–1)", 0.183),
+    ("avg_recency_days", float, "Mean days since the last purchase", 14.2),
+    ("avg_orders", float, "Mean number of orders", 22.5),
+    ("avg_total_spent", float, "Mean lifetime spend", 3120.0),
+    ("total_revenue", float, "Lifetime spend of the cluster", 5709600.0),
+    ("avg_health_score", float, "Mean customer health score (1–5)", 4.1),
+    ("avg_predicted_clv_12m", float, "Mean predicted 12-month CLV", 980.4),
+    ("recommendation", str, "The pipeline's marketing recommendation for the cluster",
+     "Reward and upsell: premium offers, early access"),
+]  # fmt: skip
+
+SEGMENTATION_MESSAGE = "RFM segments with size, recency, frequency and value"
+CLUSTERS_MESSAGE = "behavioural clusters with size, recency, frequency, value and recommendation"
+SegmentationRow = row_model("CustomerSegmentationRow", SEGMENTATION)
+ClusterRow = row_model("CustomerClusterRow", CLUSTERS)
+SegmentationResponse = envelope(
+    "CustomerSegmentationResponse",
+    SEGMENTATION,
+    SEGMENTATION_MESSAGE,
+    row=SegmentationRow | ClusterRow,
+)
+
 CHURN_RISK_MESSAGE = "customers at high or medium churn risk, most valuable first"
 ChurnRiskResponse = envelope("ChurnRiskCustomersResponse", CHURN_RISK, CHURN_RISK_MESSAGE)
 
@@ -110,11 +142,64 @@ add_query_route(
     summary="Loyalty programme by tier",
     message="loyalty tiers with members, points, spend and distance to the next tier",
 )
-add_query_route(
-    router,
+
+
+@router.get(
     "/customer-segmentation",
-    ("marketing", "customer_segmentation"),
-    SEGMENTATION,
-    summary="RFM segmentation",
-    message="RFM segments with size, recency, frequency and value",
+    response_model=SegmentationResponse,
+    responses={
+        **responses_for(SegmentationResponse, SEGMENTATION),
+        409: {
+            "model": ErrorResponse,
+            "description": "`view=cluster` on a snapshot without behavioural clusters.",
+        },
+    },
+    summary="Segmentation: RFM segments or behavioural clusters",
 )
+async def customer_segmentation(
+    request: Request,
+    team_query: TeamQueryDep,
+    view: Annotated[
+        Literal["rfm", "cluster"],
+        Query(
+            description="`rfm` (default): a row per RFM segment (`CustomerSegmentationRow`); "
+            "`cluster`: a row per behavioural cluster (`CustomerClusterRow`)."
+        ),
+    ] = "rfm",
+) -> Response:
+    """RFM segments, or behavioural clusters with their recommendation, by size and value."""
+    if view == "rfm":
+        return await team_query.respond(
+            request, ("marketing", "customer_segmentation"), {}, SEGMENTATION_MESSAGE
+        )
+    return await team_query.service.respond(
+        request,
+        team_query.org,
+        [QueryCall(("marketing", "customer_clusters"), {}, team_query.page)],
+        cluster_renderer(team_query.page, team_query.output),
+        output=team_query.output,
+    )
+
+
+def cluster_renderer(page: Page, output: OutputFormat) -> Renderer:
+    """Render the clusters with each one's recommendation from the snapshot's manifest (a 409
+    when the snapshot has no clustering)."""
+
+    def render_clusters(answers: Sequence[QueryAnswer]) -> CachedAnswer:
+        answer = answers[0]
+        assert answer.snapshot is not None
+        clusters = require_clustering(answer.snapshot).get("clusters") or []
+        recommendations = {
+            cluster.get("cluster_id"): cluster.get("recommendation")
+            for cluster in clusters
+            if isinstance(cluster, dict)
+        }
+        key = answer.columns.index("cluster_id")
+        with_recommendations = replace(
+            answer,
+            columns=[*answer.columns, "recommendation"],
+            rows=[(*row, recommendations.get(row[key])) for row in answer.rows],
+        )
+        return render(with_recommendations, page, output, CLUSTERS_MESSAGE, "customer_clusters")
+
+    return render_clusters

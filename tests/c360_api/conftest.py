@@ -129,6 +129,133 @@ CUSTOMERS: list[dict[str, Any]] = [
               revenue_90d=100.0, revenue_prev_90d=450.0, last_purchase_date=date(2025, 8, 3)),
 ]  # fmt: skip
 
+# The models' columns (issue 7): churn score and band, behavioural cluster; C07 has no purchase.
+MODEL_COLUMNS: dict[str, tuple[float | None, str, int | None, str]] = {
+    "C01": (0.08, "Low", 0, "Loyal High Spenders"),
+    "C02": (0.35, "Medium", 0, "Loyal High Spenders"),
+    "C03": (0.71, "High", 1, "Fading Regulars"),
+    "C04": (0.93, "High", 1, "Fading Regulars"),
+    "C05": (0.88, "High", 1, "Fading Regulars"),
+    "C06": (0.22, "Low", 2, "Light Buyers"),
+    "C07": (None, "No Purchases", None, "No Purchases"),
+    "C08": (0.64, "High", 1, "Fading Regulars"),
+}
+for _row in CUSTOMERS:
+    _row.update(
+        zip(
+            ("churn_probability", "churn_risk_band", "cluster_id", "cluster_label"),
+            MODEL_COLUMNS[_row["customer_id"]],
+            strict=True,
+        )
+    )
+
+FEATURE_NAMES = ("recency_days", "frequency", "monetary", "tenure_days", "app_sessions_90d")
+
+# Raw churn features as of the as-of date (nulls take the model's fill); C07 has no row.
+CHURN_FEATURES: list[dict[str, Any]] = [
+    {"customer_id": "C01", "recency_days": 3.0, "frequency": 5.0, "monetary": 800.0,
+     "tenure_days": 700.0, "app_sessions_90d": 10.0},
+    {"customer_id": "C02", "recency_days": 20.0, "frequency": 1.0, "monetary": 625.25,
+     "tenure_days": 400.0, "app_sessions_90d": None},
+    {"customer_id": "C03", "recency_days": 120.0, "frequency": 0.0, "monetary": None,
+     "tenure_days": 900.0, "app_sessions_90d": 0.0},
+    {"customer_id": "C04", "recency_days": 400.0, "frequency": 3.0, "monetary": 700.0,
+     "tenure_days": 1500.0, "app_sessions_90d": 0.0},
+    {"customer_id": "C05", "recency_days": 300.0, "frequency": 0.0, "monetary": None,
+     "tenure_days": 800.0, "app_sessions_90d": None},
+    {"customer_id": "C06", "recency_days": 10.0, "frequency": 0.0, "monetary": 310.0,
+     "tenure_days": 30.0, "app_sessions_90d": 2.0},
+    {"customer_id": "C08", "recency_days": 150.0, "frequency": 3.0, "monetary": 450.0,
+     "tenure_days": 1000.0, "app_sessions_90d": 0.0},
+]  # fmt: skip
+
+_CHURN_COMMON: dict[str, Any] = {
+    "model": "churn",
+    "features": [
+        {"name": "recency_days", "transform": "log1p", "fill": 365.0},
+        {"name": "frequency", "transform": "identity", "fill": 0.0},
+        {"name": "monetary", "transform": "log1p", "fill": 0.0},
+        {"name": "tenure_days", "transform": "identity", "fill": 0.0},
+        {"name": "app_sessions_90d", "transform": "identity", "fill": 0.0},
+    ],
+    "bands": [
+        {"name": "Low", "below": 0.3},
+        {"name": "Medium", "below": 0.6},
+        {"name": "High", "below": None},
+    ],
+    "snapshot_id": SNAPSHOT_ID,
+    "as_of": "2025-12-31",
+    "cutoff": "2025-10-02",
+    "window_days": 90,
+    "trained_at": "2026-01-01T00:05:00+00:00",
+}
+
+# Two trees of depth 2; children are listed out of order on purpose (indices, not positions).
+CHURN_GBT: dict[str, Any] = {
+    **_CHURN_COMMON,
+    "type": "gbt",
+    "gbt": {
+        "trees": [
+            {"weight": 1.0, "nodes": [
+                {"feature": 0, "threshold": 3.0, "left": 2, "right": 1},
+                {"feature": 1, "threshold": 2.5, "left": 5, "right": 6},
+                {"feature": 4, "threshold": 1.5, "left": 3, "right": 4},
+                {"leaf": 0.1}, {"leaf": -0.6}, {"leaf": 0.7}, {"leaf": 0.3},
+            ]},
+            {"weight": 0.5, "nodes": [
+                {"feature": 2, "threshold": 6.0, "left": 1, "right": 2},
+                {"leaf": 0.4},
+                {"feature": 3, "threshold": 365.0, "left": 3, "right": 4},
+                {"leaf": -0.2}, {"leaf": -0.5},
+            ]},
+        ]
+    },
+}  # fmt: skip
+
+CHURN_LR: dict[str, Any] = {
+    **_CHURN_COMMON,
+    "type": "logistic_regression",
+    "logistic_regression": {"intercept": -1.2, "coefficients": [0.5, -0.3, -0.2, -0.001, -0.1]},
+}
+
+CLUSTERS_SECTION: dict[str, Any] = {
+    "algorithm": "kmeans",
+    "k": 3,
+    "silhouette": {"kmeans": {"2": 0.38, "3": 0.44}, "gmm": {"2": 0.31, "3": 0.29}},
+    "clusters": [
+        {"cluster_id": 0, "label": "Loyal High Spenders", "recommendation": "Reward and upsell",
+         "size": 2, "centroid": {"recency": -1.1, "frequency": 1.2}},
+        {"cluster_id": 1, "label": "Fading Regulars", "recommendation": "Win back with offers",
+         "size": 4, "centroid": {"recency": 1.0, "frequency": 0.4}},
+        {"cluster_id": 2, "label": "Light Buyers", "recommendation": "Nurture a second order",
+         "size": 1, "centroid": {"recency": 0.1, "frequency": -1.3}},
+    ],
+    "trained_at": "2026-01-01T00:06:00+00:00",
+}  # fmt: skip
+
+MANIFEST_MODELS: dict[str, Any] = {
+    "clv": {
+        "time_unit": "weeks",
+        "bgnbd": {"model": "btyd", "params": {"r": 0.24, "alpha": 4.41, "a": 0.79, "b": 2.43},
+                  "log_likelihood": -9.52},
+        "gamma_gamma": {"model": "btyd", "params": {"p": 6.25, "q": 3.74, "v": 15.45},
+                        "log_likelihood": -4.21},
+        "holdout": {"weeks": 13, "predicted": 10.5, "actual": 11},
+    },
+    "churn": {
+        "type": "gbt", "cutoff": "2025-10-02", "window_days": 90,
+        "features": list(FEATURE_NAMES), "params": {"max_depth": 2, "max_iter": 2},
+        "metrics": {
+            "model": {"roc_auc": 0.81, "pr_auc": 0.62, "brier": 0.15, "top_decile_lift": 2.4},
+            "baseline": {"roc_auc": 0.74, "pr_auc": 0.51, "brier": 0.19, "top_decile_lift": 1.9},
+        },
+        "customers": {"train": 4, "validation": 1, "test": 2},
+        "trained_at": "2026-01-01T00:05:00+00:00", "training_seconds": 3.2,
+    },
+    "clustering": CLUSTERS_SECTION,
+    "rfm_thresholds": {"recency_days": [7, 30, 90, 180]},
+}  # fmt: skip
+
 REVENUE_MONTHLY: list[dict[str, Any]] = [
     {"month_date": date(2025, 10, 1), "customer_segment": "Consumer", "category": "Books",
      "channel": "online", "revenue": 500.0, "orders": 5, "customers": 3, "gross_margin": 150.0,
@@ -247,14 +374,25 @@ TABLES = {
     "revenue_monthly": REVENUE_MONTHLY,
     "category_insights": CATEGORY_INSIGHTS,
     "cross_sell_candidates": CROSS_SELL,
+    "churn_features": CHURN_FEATURES,
 }
+MODEL_FILES: dict[str, Any] = {"churn.json": CHURN_GBT}
 
 
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     """A data directory with the hand-built snapshot published for ORG."""
     data_dir = tmp_path / "data"
-    write_snapshot(data_dir, ORG, SNAPSHOT_ID, TABLES, as_of=AS_OF.isoformat(), files_per_table=2)
+    write_snapshot(
+        data_dir,
+        ORG,
+        SNAPSHOT_ID,
+        TABLES,
+        as_of=AS_OF.isoformat(),
+        files_per_table=2,
+        models=MANIFEST_MODELS,
+        model_files=MODEL_FILES,
+    )
     return data_dir
 
 

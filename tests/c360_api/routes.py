@@ -16,6 +16,7 @@ EXPECTED_SCOPES: dict[str, str | None] = {
     "/customer-success/": "customer_success",
     "/analytics/": "analyst",
     "/api/v1/": "analyst",
+    "/models/": "analyst",
     "/admin/": "admin",
     "/metrics": "admin",
     "/api/auth/me": None,

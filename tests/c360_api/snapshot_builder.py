@@ -7,7 +7,7 @@ manifest); a row names only the columns it cares about, the rest are null.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -58,7 +58,8 @@ _SCHEMA_TEXT: dict[str, str] = {
         "interactions_pending bigint, interactions_in_progress bigint, "
         "interactions_completed bigint, interactions_cancelled bigint, complaints_90d bigint, "
         "last_interaction_at timestamp, gross_margin double, service_cost double, "
-        "net_contribution double"
+        "net_contribution double, churn_probability double, churn_risk_band string, "
+        "cluster_id int, cluster_label string"
     ),
     "category_associations": (
         "antecedent string, consequent string, antecedent_size int, support double, "
@@ -77,6 +78,11 @@ _SCHEMA_TEXT: dict[str, str] = {
     "cross_sell_candidates": (
         "customer_id string, opportunity_type string, recommendation string, score double, "
         "detail string"
+    ),
+    # One double per churn-model feature (the model's own list; these are the test models').
+    "churn_features": (
+        "customer_id string, recency_days double, frequency double, monetary double, "
+        "tenure_days double, app_sessions_90d double"
     ),
 }
 
@@ -103,15 +109,26 @@ def write_snapshot(
     as_of: str = "2025-12-31",
     publish: bool = True,
     files_per_table: int = 1,
+    models: Mapping[str, Any] | None = None,
+    model_files: Mapping[str, Any] | None = None,
+    exclude: Collection[str] = (),
 ) -> Path:
-    """Write a snapshot (every table, missing ones empty), its manifest, and point CURRENT at it."""
+    """Write a snapshot (every table, missing ones empty), its manifest, and point CURRENT at it.
+
+    `models` is the manifest's `models` section; `model_files` are written as JSON (or as the
+    text given) under `models/`; `exclude` names tables and `table.column`s to leave out (a
+    snapshot published before they existed)."""
     path = data_dir / "orgs" / org / "snapshots" / snapshot_id
     manifest_tables = {}
     for table in SCHEMAS:
+        if table in exclude:
+            continue
         rows = list(tables.get(table, ()))
         schema = arrow_schema(table)
         unknown = {key for row in rows for key in row} - set(schema.names)
         assert not unknown, f"{table}: unknown columns {unknown}"
+        dropped = [name for name in schema.names if f"{table}.{name}" in exclude]
+        schema = pa.schema([field for field in schema if field.name not in dropped])
         (path / table).mkdir(parents=True)
         chunks = [rows[i::files_per_table] for i in range(files_per_table)] or [[]]
         for index, chunk in enumerate(chunks):
@@ -119,8 +136,15 @@ def write_snapshot(
                 [{name: row.get(name) for name in schema.names} for row in chunk], schema=schema
             )
             pq.write_table(arrow_table, path / table / f"part-{index:05d}.parquet")
-        manifest_tables[table] = {"rows": len(rows), "columns": SCHEMAS[table]}
-    manifest = {
+        manifest_tables[table] = {
+            "rows": len(rows),
+            "columns": [c for c in SCHEMAS[table] if c.split(" ")[0] not in dropped],
+        }
+    for name, content in (model_files or {}).items():
+        (path / "models").mkdir(parents=True, exist_ok=True)
+        text = content if isinstance(content, str) else json.dumps(content)
+        (path / "models" / name).write_text(text, encoding="utf-8")
+    manifest: dict[str, Any] = {
         "snapshot_id": snapshot_id,
         "org": org,
         "as_of": as_of,
@@ -128,6 +152,8 @@ def write_snapshot(
         "status": "published",
         "tables": manifest_tables,
     }
+    if models is not None:
+        manifest["models"] = models
     (path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     if publish:
         pointer = data_dir / "orgs" / org / "CURRENT"

@@ -23,7 +23,16 @@ from hypothesis import HealthCheck, settings
 from c360_api.app import create_app
 from c360_api.auth.passwords import Passwords
 from c360_api.jobs import JobManager
-from tests.c360_api.conftest import AS_OF, ORG, SNAPSHOT_ID, TABLES, credential, make_settings
+from tests.c360_api.conftest import (
+    AS_OF,
+    MANIFEST_MODELS,
+    MODEL_FILES,
+    ORG,
+    SNAPSHOT_ID,
+    TABLES,
+    credential,
+    make_settings,
+)
 from tests.c360_api.snapshot_builder import write_snapshot
 
 MAX_EXAMPLES = 15
@@ -31,7 +40,15 @@ MAX_EXAMPLES = 15
 # Built at import: schemathesis's pytest integration parametrizes from a schema it has at
 # collection (its fixture-based loader does not run on pytest 9).
 _ROOT = Path(tempfile.mkdtemp(prefix="c360-schemathesis-"))
-write_snapshot(_ROOT / "data", ORG, SNAPSHOT_ID, TABLES, as_of=AS_OF.isoformat())
+write_snapshot(
+    _ROOT / "data",
+    ORG,
+    SNAPSHOT_ID,
+    TABLES,
+    as_of=AS_OF.isoformat(),
+    models=MANIFEST_MODELS,
+    model_files=MODEL_FILES,
+)
 APP = create_app(make_settings(_ROOT / "data", registration="open"))
 # Refreshes exit at once; cheap hashing (schemathesis registers and logs in many times).
 APP.state.jobs = JobManager(lambda org, force: [sys.executable, "-c", "pass"])
@@ -70,6 +87,12 @@ RANGE_CHECKED = {
 }
 
 
+# Which feature names are valid and which customer ids exist depends on the snapshot's model and
+# rows, not on the schema: a schema-valid body may name an unknown feature (422 naming it) or
+# only unknown customers (404).
+SNAPSHOT_CHECKED = {("POST", "/api/v1/inference/churn-score")}
+
+
 @schema.parametrize()
 @settings(
     max_examples=MAX_EXAMPLES,
@@ -89,10 +112,22 @@ def test_the_api_conforms_to_its_schema(case: Any) -> None:
             meta.generation.mode.value if meta is not None else "?",
         )
     ] += 1
-    if (case.operation.method.upper(), case.operation.path) not in RANGE_CHECKED:
+    operation = (case.operation.method.upper(), case.operation.path)
+    if operation not in RANGE_CHECKED | SNAPSHOT_CHECKED:
         case.call_and_validate(headers=headers)
         return
     response = case.call(headers=headers)
+    if operation in SNAPSHOT_CHECKED:
+        case.validate_response(
+            response,
+            excluded_checks=[schemathesis.checks.positive_data_acceptance],
+            headers=headers,
+        )
+        if case.meta is not None and case.meta.generation.mode.is_positive:
+            assert response.status_code in (200, 404, 413, 422), response.text
+            if response.status_code == 422:
+                assert "unknown feature" in response.text, response.text
+        return
     case.validate_response(
         response, excluded_checks=[schemathesis.checks.positive_data_acceptance], headers=headers
     )

@@ -14,7 +14,7 @@ from tests.c360_api.conftest import authorised_client, make_settings
 
 def test_the_repository_queries_load_with_their_parameters() -> None:
     registry = load_registry(REPO_SQL_DIR)
-    assert len(registry) == 30
+    assert len(registry) == 32
     assert registry.get("customers", "customer_detail").parameters == {"customer_id"}
     churn = registry.get("marketing", "churn_risk_customers")
     assert churn.parameters == {"min_lifetime_value"}
@@ -22,6 +22,7 @@ def test_the_repository_queries_load_with_their_parameters() -> None:
     profiles = registry.get("analytics", "customer_profiles")
     assert profiles.parameters == {"customer_statuses", "min_health_score"}
     assert registry.get("finance", "revenue_analysis").parameters == frozenset()
+    assert registry.get("inference", "churn_features").parameters == {"customer_ids"}
     assert registry.get("analytics", "segment_summary").parameters == {
         "segment_name", "days", "as_of",
     }  # fmt: skip
