@@ -4,8 +4,8 @@ The pipeline trains the model in Spark MLlib and writes everything scoring needs
 in order with their fill value and transform, then either a logistic regression (intercept and
 coefficients) or a gradient-boosted tree ensemble (weighted trees of `{feature, threshold,
 left, right}` splits and `{leaf}` values), and the risk bands. For feature i,
-`x_i = value if not null else fill`, then `log1p(x_i)` when its transform says so; a logistic
-regression answers `1 / (1 + exp(-(intercept + coefficients . x)))`, the trees
+`x_i = value if not null else fill`, then `log1p(max(x_i, 0))` when its transform says so; a
+logistic regression answers `1 / (1 + exp(-(intercept + coefficients . x)))`, the trees
 `1 / (1 + exp(-2 * sum(weight * leaf(x))))` (MLlib's GBT logistic loss); a split goes left when
 `x <= threshold`. The band is the first whose `below` is null or above the probability.
 """
@@ -249,7 +249,8 @@ class ChurnModel:
         """Churn probabilities of raw feature rows (NaN means missing: the feature's fill)."""
         x = np.where(np.isnan(raw), self._fills, raw)
         with np.errstate(invalid="ignore", divide="ignore"):
-            x = np.where(self._log1p, np.log1p(x), x)
+            # As the pipeline: a negative amount (refunds) logs as 0.
+            x = np.where(self._log1p, np.log1p(np.maximum(x, 0.0)), x)
         if self._trees:
             margin = np.zeros(x.shape[0], dtype=np.float64)
             for tree in self._trees:

@@ -254,10 +254,6 @@ def build_customer_360(
         _health_score(engagement_df is not None).alias("customer_health_score"),
         "customer_status",
         churn_risk.alias("risk_status"),
-        "churn_probability",
-        F.when(F.col("first_purchase_date").isNull(), F.lit("No Purchases"))
-        .otherwise(F.col("churn_risk_band"))
-        .alias("churn_risk_band"),
         # loyalty
         "loyalty_tier", "loyalty_points", "is_loyalty_member",
         next_name.alias("next_loyalty_tier"),
@@ -286,4 +282,9 @@ def build_customer_360(
         F.round(F.coalesce(F.col("gross_margin"), F.lit(0.0)) - service_cost, 2).alias(
             "net_contribution"
         ),
+        # models
+        "churn_probability",
+        F.when(F.col("first_purchase_date").isNull(), F.lit("No Purchases"))
+        .otherwise(F.col("churn_risk_band"))
+        .alias("churn_risk_band"),
     )  # fmt: skip

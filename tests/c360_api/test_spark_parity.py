@@ -12,11 +12,13 @@ from typing import Any
 import pytest
 from pyspark.sql import SparkSession
 
+from c360_api.app import create_app
 from c360_api.engine import SNAPSHOT_TABLES, SnapshotDb
 from c360_api.service import SNAPSHOT_PARAMETERS
 from c360_api.settings import REPO_SQL_DIR, ApiSettings
 from c360_api.snapshots import current_snapshot
 from c360_api.sql_registry import SqlQuery, load_registry
+from tests.c360_api.conftest import authorised_client, make_settings
 from tests.c360_api.snapshot_builder import SCHEMAS
 from tests.conftest import Published
 
@@ -113,3 +115,46 @@ def test_the_hand_built_snapshots_have_the_pipelines_schemas(published: Publishe
             assert all(column.endswith(" double") for column in columns[1:]), columns
             continue
         assert columns == SCHEMAS[table], table
+
+
+def test_the_churn_endpoint_scores_like_spark(published: Published, spark: SparkSession) -> None:
+    """POST /api/v1/inference/churn-score (numpy over models/churn.json) gives the
+    churn_probability Spark MLlib wrote into customer_360, for the same customers."""
+    spark_scores = {
+        row["customer_id"]: (row["churn_probability"], row["churn_risk_band"])
+        for row in spark.read.parquet(str(published.path / "customer_360"))
+        .where("churn_probability is not null")
+        .collect()
+    }
+    assert len(spark_scores) > 100
+    settings = make_settings(published.settings.data_dir)
+    app = create_app(settings)
+    with authorised_client(app, org="acme", scopes="analyst") as client:
+        ids = sorted(spark_scores)
+        response = client.post("/api/v1/inference/churn-score", json={"customer_ids": ids})
+        assert response.status_code == 200, response.text
+        data = response.json()["data"]
+        assert data["snapshot_id"] == published.result.snapshot_id
+        assert data["not_found"] == []
+        served = {s["customer_id"]: s for s in data["scores"]}
+        assert set(served) == set(ids)
+        for customer_id, (probability, band) in spark_scores.items():
+            assert served[customer_id]["churn_probability"] == pytest.approx(
+                probability, abs=1e-6
+            ), customer_id
+            assert served[customer_id]["churn_risk_band"] == band, customer_id
+        # The same customers' features as a payload score the same.
+        features = [
+            {k: v for k, v in row.asDict().items() if k != "customer_id"}
+            for row in spark.read.parquet(str(published.path / "churn_features"))
+            .orderBy("customer_id")
+            .limit(50)
+            .collect()
+        ]
+        first = sorted(ids)[:50]
+        by_payload = client.post("/api/v1/inference/churn-score", json={"features": features})
+        assert by_payload.status_code == 200, by_payload.text
+        for score, customer_id in zip(by_payload.json()["data"]["scores"], first, strict=True):
+            assert score["churn_probability"] == pytest.approx(
+                spark_scores[customer_id][0], abs=1e-6
+            )
