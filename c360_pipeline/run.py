@@ -36,6 +36,11 @@ from c360_pipeline.models.churn import (
     score_customers,
     train_churn_model,
 )
+from c360_pipeline.models.clustering import (
+    ClusteringSettings,
+    build_cluster_features,
+    fit_clusters,
+)
 from c360_pipeline.models.clv_fit import (
     ClvModels,
     fit_bgnbd_from_summary,
@@ -566,6 +571,39 @@ def _build_tables(
             churn_section = churn
             log.warning("churn_model_skipped", reason=churn["skipped"])
 
+    with stages.stage("clustering") as info:
+        engagement_df = (
+            keep(build_digital_engagement(events_src, as_of)) if events_src is not None else None
+        )
+        behaviour_df = summary_df.select(
+            "customer_id", "first_purchase_date", "recency_days", "purchase_days", "total_spent"
+        )
+        if engagement_df is not None:
+            behaviour_df = behaviour_df.join(
+                engagement_df.select("customer_id", "app_sessions_90d", "web_sessions_90d"),
+                on="customer_id",
+                how="left",
+            )
+        else:
+            behaviour_df = behaviour_df.select(
+                "*", *[F.lit(0).alias(c) for c in ("app_sessions_90d", "web_sessions_90d")]
+            )
+        clustering = fit_clusters(
+            keep(build_cluster_features(behaviour_df)),
+            ClusteringSettings(
+                k_min=settings.cluster_k_min,
+                k_max=max(settings.cluster_k_min, settings.cluster_k_max),
+                sample_rows=settings.cluster_sample_rows,
+                seed=settings.model_seed,
+            ),
+        )
+        clusters_df = keep(clustering.assignments)
+        if "skipped" in clustering.report:
+            log.warning("clustering_skipped", reason=clustering.report["skipped"])
+        else:
+            info["algorithm"] = clustering.report.get("algorithm")
+            info["k"] = clustering.report.get("k")
+
     with stages.stage("customer_360") as info:
         # Per customer and category, once: preferences here, baskets and insights below.
         customer_categories_df = keep(build_customer_categories(fact_df))
@@ -574,7 +612,7 @@ def _build_tables(
             rfm_df,
             build_category_preferences(fact_df, customer_categories_df),
             clv_df,
-            build_digital_engagement(events_src, as_of) if events_src is not None else None,
+            engagement_df,
             build_support_summary(support_src, as_of) if support_src is not None else None,
             build_interaction_summary(interactions_src, as_of)
             if interactions_src is not None
@@ -582,6 +620,7 @@ def _build_tables(
             loyalty_src,
             as_of,
             churn_df=churn_scores_df,
+            clusters_df=clusters_df,
         )
         writers.write_table(customer_360_df, path("customer_360"), sort_by=("customer_id",))
         customer_360_df = writers.read_table(spark, path("customer_360"))
@@ -649,6 +688,7 @@ def _build_tables(
             "clv": clv_section(),
             "rfm_thresholds": thresholds.to_dict(),
             "churn": churn_section,
+            "clustering": clustering.report,
         },
         "quality": info["checks"],
         "spark": {"master": settings.spark_master, "version": spark.version},

@@ -44,7 +44,7 @@ class PipelineSettings(BaseSettings):
     cluster_k_min: int = Field(3, ge=2, description="Smallest number of clusters tried.")
     cluster_k_max: int = Field(8, ge=2, description="Largest number of clusters tried.")
     cluster_sample_rows: int = Field(
-        50_000, ge=100, description="Clustering chooses its model on a sample of this many."
+        20_000, ge=100, description="Clustering chooses its model on a sample of this many."
     )
 
 

@@ -12,6 +12,7 @@ STAGES: tuple[str, ...] = (
     "rfm",
     "clv_models",
     "churn_model",
+    "clustering",
     "customer_360",
     "interactions",
     "insights",

@@ -137,11 +137,14 @@ def build_customer_360(
     loyalty_df: DataFrame | None,
     as_of: date,
     churn_df: DataFrame | None = None,
+    clusters_df: DataFrame | None = None,
 ) -> DataFrame:
     """Join every per-customer feature onto the customer universe and derive the scores.
 
     `churn_df` (customer_id, churn_probability, churn_risk_band) is the churn model's scores;
-    without it (no model could be trained) both columns are null for purchasing customers."""
+    without it (no model could be trained) both columns are null for purchasing customers.
+    `clusters_df` (customer_id, cluster_id, cluster_label) is the behavioural clustering's
+    assignment, likewise."""
     joined_df = (
         profiles_df.join(summary_df, on="customer_id", how="left")
         .join(preferences_df, on="customer_id", how="left")
@@ -166,6 +169,7 @@ def build_customer_360(
                            "last_interaction_at")),
         (loyalty_df, ("tier", "points")),
         (churn_df, ("churn_probability", "churn_risk_band")),
+        (clusters_df, ("cluster_id", "cluster_label")),
     ]  # fmt: skip
     for df, columns in optional:
         if df is not None:
@@ -177,6 +181,7 @@ def build_customer_360(
                 "last_digital_date": "date", "is_app_adopter": "boolean", "avg_satisfaction":
                 "double", "avg_resolution_hours": "double", "last_interaction_at": "timestamp",
                 "tier": "string", "churn_probability": "double", "churn_risk_band": "string",
+                "cluster_id": "int", "cluster_label": "string",
             }  # fmt: skip
             joined_df = joined_df.select(
                 "*", *[F.lit(None).cast(null_types.get(c, "long")).alias(c) for c in columns]
@@ -287,4 +292,8 @@ def build_customer_360(
         F.when(F.col("first_purchase_date").isNull(), F.lit("No Purchases"))
         .otherwise(F.col("churn_risk_band"))
         .alias("churn_risk_band"),
+        F.col("cluster_id").cast("int").alias("cluster_id"),
+        F.when(F.col("first_purchase_date").isNull(), F.lit("No Purchases"))
+        .otherwise(F.col("cluster_label"))
+        .alias("cluster_label"),
     )  # fmt: skip

@@ -290,3 +290,26 @@ def test_the_churn_model_is_trained_reported_and_scores_every_buyer(
             assert 0.0 <= p <= 1.0
             assert row["churn_risk_band"] == ("Low" if p < 0.3 else "Medium" if p < 0.6 else "High")
     assert published.result.tables["churn_features"] == len(buyers)
+
+
+def test_behavioural_clusters_are_chosen_recorded_and_assigned(
+    published: Published, spark: SparkSession
+) -> None:
+    manifest = json.loads((published.path / "manifest.json").read_text())
+    clustering = manifest["models"]["clustering"]
+    assert "skipped" not in clustering, clustering
+    assert clustering["algorithm"] in ("kmeans", "gmm", "bisecting_kmeans")
+    k = clustering["k"]
+    assert 3 <= k <= 8
+    chosen = clustering["silhouette"][clustering["algorithm"]][str(k)]
+    assert clustering["silhouette_score"] == pytest.approx(chosen, abs=1e-6)
+    labels = {c["cluster_id"]: c["label"] for c in clustering["clusters"]}
+    assert sorted(labels) == list(range(1, k + 1))
+    sizes = defaultdict(int)
+    for row in spark.read.parquet(str(published.path / "customer_360")).collect():
+        if row["first_purchase_date"] is None:
+            assert (row["cluster_id"], row["cluster_label"]) == (None, "No Purchases")
+        else:
+            assert row["cluster_label"] == labels[row["cluster_id"]]
+            sizes[row["cluster_id"]] += 1
+    assert dict(sizes) == {c["cluster_id"]: c["size"] for c in clustering["clusters"]}
