@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import models
 from bench.measure import Measurement, run_measured
 from bench.report import machine_line, write_section
 from c360_pipeline import snapshots
@@ -262,3 +263,4 @@ def run(sizes: list[int], results_file: Path, scratch: Path, seed: int = 42) -> 
     """Build each size in a fresh process, time its core stage against DuckDB, record it all."""
     results = [_measure_size(customers, scratch, seed) for customers in sizes]
     write_section(results_file, "pipeline", _render(results, seed))
+    write_section(results_file, "models", models.render({r.customers: r.manifest for r in results}))

@@ -89,7 +89,7 @@ class ApiSettings(BaseSettings):
         description="Login and registration attempts per client address per minute (0: unlimited).",
     )
     max_body_bytes: int = Field(
-        65536, ge=1024, description="Largest request body accepted (413 beyond it)."
+        1_048_576, ge=1024, description="Largest request body accepted (413 beyond it)."
     )
 
     @property

@@ -145,6 +145,21 @@ def test_feature_rows_are_scored_with_fills_for_what_is_missing(client: TestClie
     ]  # fmt: skip
 
 
+def test_the_largest_payload_fits_the_default_body_limit(client: TestClient) -> None:
+    """1000 rows (the most a request may send) of the pipeline's 15 features, with realistic
+    numbers, are within the default `C360_MAX_BODY_BYTES`."""
+    names = ["recency_days", "purchase_days", "orders", "total_spent", "avg_order_value",
+             "days_since_first_purchase", "revenue_90d", "revenue_prev_90d", "revenue_12m",
+             "sessions_30d", "sessions_90d", "tickets_total", "tickets_90d", "avg_satisfaction",
+             "complaints_90d"]  # fmt: skip
+    row = {name: 12345.678901234 for name in names}
+    body = {"features": [row] * 1000}
+    # The test model knows other features: a 422 naming them, not a 413, proves the size fits.
+    response = client.post(URL, json=body)
+    assert response.status_code == 422, response.text
+    assert "unknown_features" in response.json()["error_details"]
+
+
 def test_none_of_the_customers_found_is_a_404(client: TestClient) -> None:
     response = client.post(URL, json={"customer_ids": ["C99", "C07"]})
     assert response.status_code == 404
