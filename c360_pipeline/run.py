@@ -37,6 +37,7 @@ from c360_pipeline.models.churn import (
     train_churn_model,
 )
 from c360_pipeline.models.clustering import (
+    ClusteringResult,
     ClusteringSettings,
     build_cluster_features,
     fit_clusters,
@@ -543,6 +544,14 @@ def _build_tables(
     support_src, interactions_src = accepted_df("support_tickets"), accepted_df("interactions")
     events_src, loyalty_src = accepted_df("digital_events"), accepted_df("loyalty")
     model_files: dict[str, dict[str, Any]] = {}
+    engagement_df = (
+        keep(build_digital_engagement(events_src, as_of)) if events_src is not None else None
+    )
+    # The clustering's model selection is many small Spark jobs on a small sample, bound by
+    # scheduling rather than the cores: it runs in the background beside the churn model.
+    clustering_fit = background.submit(
+        _cluster_customers, summary_df, engagement_df, settings, keep
+    )
     with stages.stage("churn_model") as info:
         churn_settings = ChurnSettings(
             window_days=settings.churn_window_days,
@@ -572,37 +581,13 @@ def _build_tables(
             log.warning("churn_model_skipped", reason=churn["skipped"])
 
     with stages.stage("clustering") as info:
-        engagement_df = (
-            keep(build_digital_engagement(events_src, as_of)) if events_src is not None else None
-        )
-        behaviour_df = summary_df.select(
-            "customer_id", "first_purchase_date", "recency_days", "purchase_days", "total_spent"
-        )
-        if engagement_df is not None:
-            behaviour_df = behaviour_df.join(
-                engagement_df.select("customer_id", "app_sessions_90d", "web_sessions_90d"),
-                on="customer_id",
-                how="left",
-            )
-        else:
-            behaviour_df = behaviour_df.select(
-                "*", *[F.lit(0).alias(c) for c in ("app_sessions_90d", "web_sessions_90d")]
-            )
-        clustering = fit_clusters(
-            keep(build_cluster_features(behaviour_df)),
-            ClusteringSettings(
-                k_min=settings.cluster_k_min,
-                k_max=max(settings.cluster_k_min, settings.cluster_k_max),
-                sample_rows=settings.cluster_sample_rows,
-                seed=settings.model_seed,
-            ),
-        )
-        clusters_df = keep(clustering.assignments)
+        clustering, clusters_df = clustering_fit.result()
         if "skipped" in clustering.report:
             log.warning("clustering_skipped", reason=clustering.report["skipped"])
         else:
             info["algorithm"] = clustering.report.get("algorithm")
             info["k"] = clustering.report.get("k")
+            info["fit_seconds"] = clustering.report.get("elapsed_seconds")
 
     with stages.stage("customer_360") as info:
         # Per customer and category, once: preferences here, baskets and insights below.
@@ -704,6 +689,38 @@ def _build_tables(
         manifest=manifest,
         model_files=model_files,
     )
+
+
+def _cluster_customers(
+    summary_df: DataFrame,
+    engagement_df: DataFrame | None,
+    settings: PipelineSettings,
+    keep: Callable[[DataFrame], DataFrame],
+) -> tuple[ClusteringResult, DataFrame]:
+    """Behavioural clusters of the purchasing customers and their (persisted) assignments."""
+    behaviour_df = summary_df.select(
+        "customer_id", "first_purchase_date", "recency_days", "purchase_days", "total_spent"
+    )
+    if engagement_df is not None:
+        behaviour_df = behaviour_df.join(
+            engagement_df.select("customer_id", "app_sessions_90d", "web_sessions_90d"),
+            on="customer_id",
+            how="left",
+        )
+    else:
+        behaviour_df = behaviour_df.select(
+            "*", *[F.lit(0).alias(c) for c in ("app_sessions_90d", "web_sessions_90d")]
+        )
+    clustering = fit_clusters(
+        keep(build_cluster_features(behaviour_df)),
+        ClusteringSettings(
+            k_min=settings.cluster_k_min,
+            k_max=max(settings.cluster_k_min, settings.cluster_k_max),
+            sample_rows=settings.cluster_sample_rows,
+            seed=settings.model_seed,
+        ),
+    )
+    return clustering, keep(clustering.assignments)
 
 
 def _clv_section(

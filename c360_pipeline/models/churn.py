@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -422,15 +423,20 @@ def train_churn_model(frames: ChurnFrames, settings: ChurnSettings) -> ChurnMode
         train_df = train_df.persist()
         validation_df = labelled_df.where(F.col("_split") == "validation")
         test_df = labelled_df.where(F.col("_split") == "test")
-        fitted: dict[str, Model] = {}
-        validation: dict[str, dict[str, Any]] = {}
-        fit_seconds: dict[str, float] = {}
-        for name, estimator in _candidates(settings).items():
+
+        def fit_and_validate(name: str) -> tuple[Model, dict[str, Any], float]:
             fit_started = time.perf_counter()
-            fitted[name] = estimator.fit(train_df)
-            fit_seconds[name] = round(time.perf_counter() - fit_started, 2)
-            scored = fitted[name].transform(validation_df).withColumn(_SCORE, _probability())
-            validation[name] = binary_metrics(scored, _SCORE)
+            model = _candidates(settings)[name].fit(train_df)
+            seconds = round(time.perf_counter() - fit_started, 2)
+            scored = model.transform(validation_df).withColumn(_SCORE, _probability())
+            return model, binary_metrics(scored, _SCORE), seconds
+
+        # Both candidates at once: their many small jobs leave the cores idle between them.
+        with ThreadPoolExecutor(max_workers=len(MODEL_TYPES)) as pool:
+            outcomes = dict(zip(MODEL_TYPES, pool.map(fit_and_validate, MODEL_TYPES), strict=True))
+        fitted = {name: outcome[0] for name, outcome in outcomes.items()}
+        validation = {name: outcome[1] for name, outcome in outcomes.items()}
+        fit_seconds = {name: outcome[2] for name, outcome in outcomes.items()}
         train_rows = train_df.count()
         train_df.unpersist()
         chosen = max(

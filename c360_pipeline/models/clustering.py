@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import chain
@@ -60,6 +61,8 @@ HIGH = 0.5
 MIN_STD = 1e-9
 """A feature whose standard deviation is below this counts as constant."""
 SAMPLE_PARTITIONS = 4
+FIT_THREADS = 4
+"""Fits of the model selection run at once (see `_select`)."""
 GMM_MAX_ITER = 40
 """EM iterations of a Gaussian mixture (Spark's default, 100, made it the slowest fit by far)."""
 """Fixed, so that the fits on the sample do not depend on the machine or the input; enough for
@@ -318,11 +321,22 @@ def _select(
     failures: dict[str, dict[str, str]] = {}
     best_k: dict[str, int] = {}
     best: _Fit | None = None
+    ks = range(max(settings.k_min, 2), k_max + 1)
+    # The fits are many small Spark jobs on a cached sample: the driver's scheduling, not the
+    # cores, bounds them, so they run side by side. Each fit is independent of the others, and
+    # the choice below reads them in the fixed order: threads change no result.
+    with ThreadPoolExecutor(max_workers=FIT_THREADS, thread_name_prefix="c360-cluster") as pool:
+        futures = {
+            (algorithm, k): pool.submit(_fit_and_score, sample_df, algorithm, k, settings.seed)
+            for algorithm in settings.algorithms
+            for k in ks
+        }
+        fits = {key: future.result() for key, future in futures.items()}
     for algorithm in settings.algorithms:
         best_for_algorithm: _Fit | None = None
         silhouettes[algorithm] = {}
-        for k in range(max(settings.k_min, 2), k_max + 1):
-            fit = _fit_and_score(sample_df, algorithm, k, settings.seed)
+        for k in ks:
+            fit = fits[(algorithm, k)]
             if isinstance(fit, str):
                 silhouettes[algorithm][str(k)] = None
                 failures.setdefault(algorithm, {})[str(k)] = fit

@@ -152,7 +152,7 @@ def test_the_largest_payload_fits_the_default_body_limit(client: TestClient) -> 
              "days_since_first_purchase", "revenue_90d", "revenue_prev_90d", "revenue_12m",
              "sessions_30d", "sessions_90d", "tickets_total", "tickets_90d", "avg_satisfaction",
              "complaints_90d"]  # fmt: skip
-    row = {name: 12345.678901234 for name in names}
+    row = dict.fromkeys(names, 12345.678901234)
     body = {"features": [row] * 1000}
     # The test model knows other features: a 422 naming them, not a 413, proves the size fits.
     response = client.post(URL, json=body)

@@ -191,7 +191,7 @@ def _synthetic_training(spark: SparkSession, customers: int, seed: int = 3) -> D
 
 @pytest.fixture(scope="module")
 def synthetic(spark: SparkSession) -> ChurnFrames:
-    training = _synthetic_training(spark, 3000).cache()
+    training = _synthetic_training(spark, 2000).cache()
     return ChurnFrames(
         training=training,
         scoring=training.select("customer_id", *FEATURE_NAMES),
@@ -213,8 +213,8 @@ def trained(synthetic: ChurnFrames) -> ChurnModel:
 def test_the_model_is_evaluated_on_customers_it_did_not_train_on(trained: ChurnModel) -> None:
     report = trained.report
     split = report["split"]
-    assert split["train"] + split["validation"] + split["test"] == 3000
-    assert 0.5 < split["train"] / 3000 < 0.7
+    assert split["train"] + split["validation"] + split["test"] == 2000
+    assert 0.5 < split["train"] / 2000 < 0.7
     test = report["metrics"]["test"]
     assert test["rows"] == split["test"]
     for name in MODEL_TYPES:

@@ -87,7 +87,9 @@ def _comparable(report: dict[str, Any]) -> dict[str, Any]:
     clusters = [
         {k: v for k, v in c.items() if k != "mean_original_units"} for c in report["clusters"]
     ]
-    return {k: v for k, v in report.items() if k != "elapsed_seconds"} | {"clusters": clusters}
+    return {k: v for k, v in report.items() if k not in ("elapsed_seconds", "trained_at")} | {
+        "clusters": clusters
+    }
 
 
 # --------------------------------------------------------------------------- features
