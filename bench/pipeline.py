@@ -108,6 +108,8 @@ def _measure_size(customers: int, scratch: Path, seed: int) -> SizeResult:
             raise SystemExit(f"pipeline run failed:\n{build.output_tail}")
         snapshot = _published_snapshot(data_dir, org)
         manifest = snapshots.read_manifest(snapshot)
+        # Kept after the snapshot is removed: the figures can be re-read or re-rendered.
+        (scratch / f"manifest-{customers}.json").write_text(json.dumps(manifest, indent=1))
         print(
             f"[bench pipeline] built in {build.seconds:.1f}s wall "
             f"({manifest['duration_seconds']:.1f}s in Spark); core stage vs DuckDB",
