@@ -131,7 +131,7 @@ def churn_cutoff(as_of: date, window_days: int) -> date:
 # ------------------------------------------------------------------------------- features
 
 
-def _purchase_features(daily_df: DataFrame, at: date, suffix: str) -> list[Column]:
+def _purchase_features(at: date, suffix: str) -> list[Column]:
     day = F.col("transaction_date")
     upto = day <= F.lit(at)
 
@@ -233,7 +233,7 @@ def build_churn_frames(
         .agg(F.sum("revenue").alias("day_revenue"), F.sum("orders").alias("day_orders"))
     )
     purchases_df = per_day_df.groupBy("customer_id").agg(
-        *[c for suffix, at in dates.items() for c in _purchase_features(per_day_df, at, suffix)],
+        *[c for suffix, at in dates.items() for c in _purchase_features(at, suffix)],
         F.count(F.when(day > F.lit(cutoff), 1)).alias("days_after_cutoff"),
     )
     joined_df = purchases_df
@@ -507,14 +507,12 @@ def score_customers(model: ChurnModel, scoring_df: DataFrame) -> DataFrame:
 
 
 def risk_band(probability: Column) -> Column:
-    """The band of a churn probability (BANDS)."""
-    band: Column | None = None
-    for name, below in BANDS:
-        if below is None:
-            return band.otherwise(F.lit(name)) if band is not None else F.lit(name)
-        condition = probability < F.lit(below)
-        band = F.when(condition, F.lit(name)) if band is None else band.when(condition, name)
-    raise AssertionError("the last band has no upper bound")
+    """The band of a churn probability (BANDS: the first whose bound it is below)."""
+    *bounded, (last, _) = BANDS
+    band = F.lit(last)
+    for name, below in reversed(bounded):
+        band = F.when(probability < F.lit(below), F.lit(name)).otherwise(band)
+    return band
 
 
 # ------------------------------------------------------------------------------- export
