@@ -33,6 +33,7 @@ from c360_pipeline.models.churn import (
     ChurnModel,
     ChurnSettings,
     build_churn_frames,
+    churn_purchase_aggregations,
     score_customers,
     train_churn_model,
 )
@@ -501,11 +502,30 @@ def _build_tables(
     with stages.stage("customer_summary") as info:
         daily_df = build_daily_purchases(fact_df)
         calibration_end = holdout_calibration_end(as_of)
-        summary_df = keep(build_purchase_summary(daily_df, as_of, calibration_end))
+        # The churn model's purchase features ride along: the purchases are aggregated once.
+        summary_df = keep(
+            build_purchase_summary(
+                daily_df,
+                as_of,
+                calibration_end,
+                extra_aggregations=churn_purchase_aggregations(as_of, settings.churn_window_days),
+            )
+        )
         info["customers_with_purchases"] = summary_df.count()
         if info["customers_with_purchases"] == 0:
             raise PipelineError(f"no accepted transactions on or before as-of {as_of}")
 
+    support_src, interactions_src = accepted_df("support_tickets"), accepted_df("interactions")
+    events_src, loyalty_src = accepted_df("digital_events"), accepted_df("loyalty")
+    engagement_df = (
+        keep(build_digital_engagement(events_src, as_of)) if events_src is not None else None
+    )
+    # The clustering's model selection is many small Spark jobs on a small sample, bound by
+    # scheduling rather than the cores: it runs in the background from here on, beside the
+    # CLV fits (seconds of scipy on the driver, cores idle) and the churn model.
+    clustering_fit = background.submit(
+        _cluster_customers, summary_df, engagement_df, settings, keep
+    )
     with stages.stage("rfm") as info:
         thresholds = measure_rfm_thresholds(summary_df)
         rfm_df = with_rfm_scores(summary_df, thresholds)
@@ -541,17 +561,7 @@ def _build_tables(
                 log.warning("clv_fit_warning", warning=warning)
             clv_df = with_clv_predictions(btyd_df, bgnbd, gamma_gamma)
 
-    support_src, interactions_src = accepted_df("support_tickets"), accepted_df("interactions")
-    events_src, loyalty_src = accepted_df("digital_events"), accepted_df("loyalty")
     model_files: dict[str, dict[str, Any]] = {}
-    engagement_df = (
-        keep(build_digital_engagement(events_src, as_of)) if events_src is not None else None
-    )
-    # The clustering's model selection is many small Spark jobs on a small sample, bound by
-    # scheduling rather than the cores: it runs in the background beside the churn model.
-    clustering_fit = background.submit(
-        _cluster_customers, summary_df, engagement_df, settings, keep
-    )
     with stages.stage("churn_model") as info:
         churn_settings = ChurnSettings(
             window_days=settings.churn_window_days,
@@ -559,8 +569,8 @@ def _build_tables(
             seed=settings.model_seed,
         )
         churn_frames = build_churn_frames(
-            daily_df, events_src, support_src, interactions_src, as_of,
-            window_days=churn_settings.window_days, cache=keep,
+            None, events_src, support_src, interactions_src, as_of,
+            window_days=churn_settings.window_days, cache=keep, purchases_df=summary_df,
         )  # fmt: skip
         # The as-of features, as the API's scorer reads them for a customer id.
         writers.write_table(churn_frames.scoring, path("churn_features"), sort_by=("customer_id",))

@@ -38,7 +38,7 @@ class PipelineSettings(BaseSettings):
         90, ge=7, le=365, description="Churn label: no purchase in this many days after the cutoff."
     )
     churn_train_max_rows: int = Field(
-        200_000, ge=1_000, description="Churn models train on at most this many customers."
+        50_000, ge=1_000, description="Churn models train on at most this many customers."
     )
     model_seed: int = Field(42, description="Seed of the model splits, samples and fits.")
     cluster_k_min: int = Field(3, ge=2, description="Smallest number of clusters tried.")

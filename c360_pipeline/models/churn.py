@@ -97,7 +97,7 @@ class ChurnSettings:
     """Knobs of the churn model (the pipeline settings fill them from `C360_CHURN_*`)."""
 
     window_days: int = 90
-    train_max_rows: int = 200_000
+    train_max_rows: int = 50_000
     seed: int = 42
     gbt_iterations: int = 30
     gbt_depth: int = 4
@@ -131,7 +131,7 @@ def churn_cutoff(as_of: date, window_days: int) -> date:
 # ------------------------------------------------------------------------------- features
 
 
-def _purchase_features(at: date, suffix: str) -> list[Column]:
+def _purchase_features(at: date, suffix: str) -> dict[str, Column]:
     day = F.col("transaction_date")
     upto = day <= F.lit(at)
 
@@ -139,16 +139,19 @@ def _purchase_features(at: date, suffix: str) -> list[Column]:
         return upto & (day >= F.lit(at - timedelta(days=days - 1)))
 
     previous = (day >= F.lit(at - timedelta(days=179))) & (day < F.lit(at - timedelta(days=89)))
-    return [
-        F.min(F.when(upto, day)).alias(f"first{suffix}"),
-        F.max(F.when(upto, day)).alias(f"last{suffix}"),
-        F.count(F.when(upto, 1)).alias(f"purchase_days{suffix}"),
-        F.sum(F.when(upto, F.col("day_orders"))).alias(f"orders{suffix}"),
-        F.sum(F.when(upto, F.col("day_revenue"))).alias(f"total_spent{suffix}"),
-        F.sum(F.when(since(90), F.col("day_revenue"))).alias(f"revenue_90d{suffix}"),
-        F.sum(F.when(previous, F.col("day_revenue"))).alias(f"revenue_prev_90d{suffix}"),
-        F.sum(F.when(since(365), F.col("day_revenue"))).alias(f"revenue_12m{suffix}"),
-    ]
+    aggregates = {
+        "first": F.min(F.when(upto, day)),
+        "last": F.max(F.when(upto, day)),
+        "purchase_days": F.count(F.when(upto, 1)),
+        "orders": F.sum(F.when(upto, F.col("day_orders"))),
+        "total_spent": F.sum(F.when(upto, F.col("day_revenue"))),
+        "revenue_90d": F.sum(F.when(since(90), F.col("day_revenue"))),
+        "revenue_prev_90d": F.sum(F.when(previous, F.col("day_revenue"))),
+        "revenue_12m": F.sum(F.when(since(365), F.col("day_revenue"))),
+    }
+    return {
+        f"{name}{suffix}": column.alias(f"{name}{suffix}") for name, column in aggregates.items()
+    }
 
 
 def _purchase_columns(at: date, suffix: str) -> list[Column]:
@@ -208,34 +211,54 @@ def _complaint_features(at: date, suffix: str) -> list[Column]:
     ]
 
 
+def churn_purchase_aggregations(as_of: date, window_days: int = 90) -> dict[str, Column]:
+    """The per-customer purchase aggregates the churn features need, as of the cutoff and as
+    of the as-of date side by side, over a per-customer-day frame (`transaction_date`,
+    `day_revenue`, `day_orders`) grouped by customer: `build_purchase_summary` computes them
+    in its own pass (`extra_aggregations`), so the purchases are aggregated once."""
+    cutoff = churn_cutoff(as_of, window_days)
+    aggregations = {
+        **_purchase_features(cutoff, "_c"),
+        **_purchase_features(as_of, "_a"),
+        "days_after_cutoff": F.count(F.when(F.col("transaction_date") > F.lit(cutoff), 1)),
+    }
+    return {name: column.alias(name) for name, column in aggregations.items()}
+
+
 def build_churn_frames(
-    daily_df: DataFrame,
+    daily_df: DataFrame | None,
     events_df: DataFrame | None,
     tickets_df: DataFrame | None,
     interactions_df: DataFrame | None,
     as_of: date,
     window_days: int = 90,
     cache: Callable[[DataFrame], DataFrame] | None = None,
+    purchases_df: DataFrame | None = None,
 ) -> ChurnFrames:
     """The features of every customer as of the cutoff (with the label) and as of the as-of
     date, from one aggregation per source: each pass computes both dates' values side by side.
 
     `daily_df` is `build_daily_purchases` (per customer, day, category and channel); the other
     sources are the validated rows (None when the source is absent: their features are null
-    and take their fill value). `cache`, when given, persists the per-customer aggregate both
-    frames are selected from (so the sources are read once)."""
+    and take their fill value). `purchases_df`, when given instead of `daily_df`, is a
+    per-customer frame that already holds `churn_purchase_aggregations` (the customer summary
+    computed with them). `cache`, when given, persists the per-customer aggregate both frames
+    are selected from (so the sources are read once)."""
     cutoff = churn_cutoff(as_of, window_days)
     dates = {"_c": cutoff, "_a": as_of}
-    day = F.col("transaction_date")
-    per_day_df = (
-        daily_df.where(day <= F.lit(as_of))
-        .groupBy("customer_id", "transaction_date")
-        .agg(F.sum("revenue").alias("day_revenue"), F.sum("orders").alias("day_orders"))
-    )
-    purchases_df = per_day_df.groupBy("customer_id").agg(
-        *[c for suffix, at in dates.items() for c in _purchase_features(at, suffix)],
-        F.count(F.when(day > F.lit(cutoff), 1)).alias("days_after_cutoff"),
-    )
+    aggregations = churn_purchase_aggregations(as_of, window_days)
+    if purchases_df is None:
+        if daily_df is None:
+            raise ValueError("build_churn_frames needs daily_df or purchases_df")
+        day = F.col("transaction_date")
+        per_day_df = (
+            daily_df.where(day <= F.lit(as_of))
+            .groupBy("customer_id", "transaction_date")
+            .agg(F.sum("revenue").alias("day_revenue"), F.sum("orders").alias("day_orders"))
+        )
+        purchases_df = per_day_df.groupBy("customer_id").agg(*aggregations.values())
+    else:
+        purchases_df = purchases_df.select("customer_id", *aggregations)
     joined_df = purchases_df
     sources = (
         (events_df, _session_features),

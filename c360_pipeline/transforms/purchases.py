@@ -9,6 +9,7 @@ category insights, and `build_category_preferences` per customer and channel.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 
 from pyspark.sql import Column, DataFrame
@@ -86,7 +87,10 @@ def build_daily_purchases(transactions_fact_df: DataFrame) -> DataFrame:
 
 
 def build_purchase_summary(
-    daily_df: DataFrame, as_of: date, calibration_end: date | None = None
+    daily_df: DataFrame,
+    as_of: date,
+    calibration_end: date | None = None,
+    extra_aggregations: Mapping[str, Column] | None = None,
 ) -> DataFrame:
     """Per customer: first/last purchase, orders, spend, trend windows and the BTYD summary.
 
@@ -98,7 +102,13 @@ def build_purchase_summary(
     of the purchases up to it (`calibration_frequency`, `calibration_recency_weeks`,
     `calibration_t_weeks`; null for a customer whose first purchase is later) and
     `holdout_purchase_days`, the distinct purchase days after it.
+
+    `extra_aggregations` (name -> aggregate) are computed in the same pass over the
+    per-customer-day rows (`transaction_date`, `day_revenue`, `day_orders`, `day_margin`,
+    `day_cost`) and kept as columns: another consumer's per-customer purchase features
+    (the churn model's) then need no pass of their own.
     """
+    extra = dict(extra_aggregations or {})
     as_of_lit = F.lit(as_of)
     recent_start = F.lit(as_of - timedelta(days=TREND_WINDOW_DAYS - 1))
     previous_start = F.lit(as_of - timedelta(days=2 * TREND_WINDOW_DAYS - 1))
@@ -126,6 +136,7 @@ def build_purchase_summary(
         ),
         F.sum(F.when(day >= recent_start, F.col("day_orders"))).alias("orders_90d"),
         *_calibration_aggregations(calibration_end),
+        *[column.alias(name) for name, column in extra.items()],
     )
     frequency = F.col("purchase_days") - 1
     return summary_df.select(
@@ -152,6 +163,7 @@ def build_purchase_summary(
         .cast("double")
         .alias("monetary"),
         *_calibration_columns(calibration_end),
+        *extra,
     )
 
 

@@ -24,11 +24,13 @@ from c360_pipeline.models.churn import (
     _candidates,
     binary_metrics,
     build_churn_frames,
+    churn_purchase_aggregations,
     export_model,
     model_inputs,
     score_customers,
     train_churn_model,
 )
+from c360_pipeline.transforms.purchases import build_purchase_summary
 
 AS_OF = date(2025, 12, 31)
 CUTOFF = AS_OF - timedelta(days=90)  # 2025-10-02
@@ -49,7 +51,8 @@ def _at(offset: int) -> datetime:
 
 
 @pytest.fixture(scope="module")
-def frames(spark: SparkSession) -> ChurnFrames:
+def sources(spark: SparkSession) -> tuple[DataFrame, DataFrame, DataFrame, DataFrame]:
+    """Daily purchases, digital events, tickets and interactions of four customers."""
     daily = spark.createDataFrame(
         [
             # stayer: bought before and after the cutoff
@@ -94,7 +97,33 @@ def frames(spark: SparkSession) -> ChurnFrames:
         ],
         INTERACTIONS,
     )
+    return daily, events, tickets, interactions
+
+
+@pytest.fixture(scope="module")
+def frames(sources: tuple[DataFrame, DataFrame, DataFrame, DataFrame]) -> ChurnFrames:
+    daily, events, tickets, interactions = sources
     return build_churn_frames(daily, events, tickets, interactions, AS_OF, window_days=90)
+
+
+def test_the_customer_summary_pass_gives_the_same_frames(
+    sources: tuple[DataFrame, DataFrame, DataFrame, DataFrame], frames: ChurnFrames
+) -> None:
+    """The pipeline computes the purchase features in the customer summary's pass (its input,
+    the transactions fact, holds nothing after the as-of date): the frames are the same."""
+    daily, events, tickets, interactions = sources
+    fact_daily = daily.where(F.col("transaction_date") <= F.lit(AS_OF)).select(
+        "*", F.lit(0.0).alias("cost"), F.lit(0.0).alias("gross_margin")
+    )
+    summary_df = build_purchase_summary(
+        fact_daily, AS_OF, extra_aggregations=churn_purchase_aggregations(AS_OF, 90)
+    )
+    from_summary = build_churn_frames(
+        None, events, tickets, interactions, AS_OF, window_days=90, purchases_df=summary_df
+    )
+    assert _rows(from_summary.training) == _rows(frames.training)
+    assert _rows(from_summary.scoring) == _rows(frames.scoring)
+    assert len(_rows(frames.training)) == 3
 
 
 def _rows(df: DataFrame) -> dict[str, dict[str, Any]]:
