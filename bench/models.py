@@ -65,7 +65,7 @@ def render(manifests: dict[int, dict[str, Any]]) -> str:
             "`churn_model` stage (features as of the cutoff and the as-of date, the "
             "`churn_features` table, training, evaluation, export); training s = both "
             "candidates' fits, their validation, the test metrics and the export (per-candidate "
-            "fit seconds in brackets; the two fit side by side, beside the clustering, so their "
+            "fit seconds in brackets; the two fit side by side, so their "
             "seconds overlap). Metrics are on the test split (customers neither model "
             "was fitted or chosen on), model vs the baseline 1 − P(alive) from BG/NBD at the "
             "cutoff on the same customers. Lift = churn rate in the top decile / overall (at most "
@@ -76,13 +76,12 @@ def render(manifests: dict[int, dict[str, Any]]) -> str:
             "|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
             *(_churn_row(n, manifests[n]) for n in sizes),
             "",
-            "Clustering runs in the background from the `churn_model` stage on: fit s = its own "
+            "Clustering runs in the `clustering` stage, after the churn model: fit s = its own "
             "wall time (statistics, 3 algorithms × k on the selection sample with silhouettes, "
-            "four fits at a time, cluster profiles), overlapping the churn model's; wait s = the "
-            "`clustering` stage, the time the run waited for it after the churn model. Best k "
-            "per algorithm with its silhouette.",
+            "four fits at a time, cluster profiles); stage s = the whole `clustering` stage. "
+            "Best k per algorithm with its silhouette.",
             "",
-            "| customers | chosen | silhouette | fit s | wait s | best k per algorithm "
+            "| customers | chosen | silhouette | fit s | stage s | best k per algorithm "
             "| clusters (size) |",
             "|---:|---|---:|---:|---:|---|---|",
             *(_clustering_row(n, manifests[n]) for n in sizes),
