@@ -149,9 +149,7 @@ def _purchase_features(at: date, suffix: str) -> dict[str, Column]:
         "revenue_prev_90d": F.sum(F.when(previous, F.col("day_revenue"))),
         "revenue_12m": F.sum(F.when(since(365), F.col("day_revenue"))),
     }
-    return {
-        f"{name}{suffix}": column.alias(f"{name}{suffix}") for name, column in aggregates.items()
-    }
+    return {f"{name}{suffix}": column for name, column in aggregates.items()}
 
 
 def _purchase_columns(at: date, suffix: str) -> list[Column]:
@@ -214,15 +212,15 @@ def _complaint_features(at: date, suffix: str) -> list[Column]:
 def churn_purchase_aggregations(as_of: date, window_days: int = 90) -> dict[str, Column]:
     """The per-customer purchase aggregates the churn features need, as of the cutoff and as
     of the as-of date side by side, over a per-customer-day frame (`transaction_date`,
-    `day_revenue`, `day_orders`) grouped by customer: `build_purchase_summary` computes them
-    in its own pass (`extra_aggregations`), so the purchases are aggregated once."""
+    `day_revenue`, `day_orders`) grouped by customer, by name (unaliased):
+    `build_purchase_summary` computes them in its own pass (`extra_aggregations`), so the
+    purchases are aggregated once."""
     cutoff = churn_cutoff(as_of, window_days)
-    aggregations = {
+    return {
         **_purchase_features(cutoff, "_c"),
         **_purchase_features(as_of, "_a"),
         "days_after_cutoff": F.count(F.when(F.col("transaction_date") > F.lit(cutoff), 1)),
     }
-    return {name: column.alias(name) for name, column in aggregations.items()}
 
 
 def build_churn_frames(
@@ -256,7 +254,9 @@ def build_churn_frames(
             .groupBy("customer_id", "transaction_date")
             .agg(F.sum("revenue").alias("day_revenue"), F.sum("orders").alias("day_orders"))
         )
-        purchases_df = per_day_df.groupBy("customer_id").agg(*aggregations.values())
+        purchases_df = per_day_df.groupBy("customer_id").agg(
+            *[column.alias(name) for name, column in aggregations.items()]
+        )
     else:
         purchases_df = purchases_df.select("customer_id", *aggregations)
     joined_df = purchases_df
