@@ -165,18 +165,44 @@ def _bgnbd_inputs(
 # --------------------------------------------------------------------------- BG/NBD
 
 
+@dataclass(frozen=True)
+class _Distinct:
+    """A column's distinct values, and each row's index into them: a function of that column
+    alone (gammaln, digamma) is then computed once per distinct value instead of once per row.
+    Frequencies are small integers, so a summary of 650k unique rows has a few dozen; the
+    results are the same numbers, at a third of the cost per likelihood evaluation."""
+
+    values: FloatArray
+    index: npt.NDArray[np.intp]
+
+    @classmethod
+    def of(cls, column: FloatArray) -> _Distinct:
+        values, index = np.unique(column, return_inverse=True)
+        return cls(values, index)
+
+    def map(self, function: Callable[[FloatArray], FloatArray]) -> FloatArray:
+        """`function` of the column, row by row (computed on the distinct values)."""
+        return function(self.values)[self.index]
+
+
 def _bgnbd_ll_terms(
-    params: tuple[float, ...], x: FloatArray, t_x: FloatArray, age: FloatArray, with_grad: bool
+    params: tuple[float, ...],
+    x: FloatArray,
+    t_x: FloatArray,
+    age: FloatArray,
+    with_grad: bool,
+    distinct_x: _Distinct | None = None,
 ) -> tuple[FloatArray, FloatArray | None]:
     """Per-row BG/NBD log-likelihood and, if asked, its gradient in (r, alpha, a, b)."""
     r, alpha, a, b = params
+    by_x = distinct_x if distinct_x is not None else _Distinct.of(x)
     has_repeat = x > 0
     # b + x - 1 is only used where x > 0; max(x, 1) keeps the x = 0 rows finite.
     b_x1 = b + np.maximum(x, 1.0) - 1.0
     log_alpha_t = np.log(alpha + age)
     log_alpha_tx = np.log(alpha + t_x)
-    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
+    a1 = by_x.map(lambda v: gammaln(r + v) - gammaln(r) + r * np.log(alpha))
+    a2 = by_x.map(lambda v: gammaln(a + b) + gammaln(b + v) - gammaln(b) - gammaln(a + b + v))
     a3 = -(r + x) * log_alpha_t
     a4 = np.where(has_repeat, np.log(a) - np.log(b_x1) - (r + x) * log_alpha_tx, -np.inf)
     top = np.maximum(a3, a4)
@@ -187,11 +213,16 @@ def _bgnbd_ll_terms(
     # Share of each of the two likelihood branches (alive at T / dropped out after t_x).
     s3 = np.exp(a3 - log_sum)
     s4 = np.exp(a4 - log_sum)
-    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - s3 * log_alpha_t - s4 * log_alpha_tx
+    d_r = (
+        by_x.map(lambda v: digamma(r + v) - digamma(r) + np.log(alpha))
+        - s3 * log_alpha_t
+        - s4 * log_alpha_tx
+    )
     d_alpha = r / alpha - (r + x) * (s3 / (alpha + age) + s4 / (alpha + t_x))
-    d_ab = digamma(a + b) - digamma(a + b + x)
+    d_ab = by_x.map(lambda v: digamma(a + b) - digamma(a + b + v))
     d_a = d_ab + s4 / a
-    d_b = d_ab + digamma(b + x) - digamma(b) - s4 / b_x1
+    d_b = by_x.map(lambda v: digamma(a + b) - digamma(a + b + v) + digamma(b + v) - digamma(b))
+    d_b = d_b - s4 / b_x1
     return ll, np.stack([d_r, d_alpha, d_a, d_b], axis=1)
 
 
@@ -215,10 +246,11 @@ def _bgnbd_objective(
 ) -> Objective:
     """lifetimes' objective in log-parameters: mean negative log-likelihood plus L2 penalty."""
     total_weight = float(np.sum(w))
+    distinct_x = _Distinct.of(x)
 
     def objective(log_params: FloatArray) -> tuple[float, FloatArray]:
         params = np.exp(log_params)
-        ll, grad = _bgnbd_ll_terms(tuple(params), x, t_x, age, with_grad=True)
+        ll, grad = _bgnbd_ll_terms(tuple(params), x, t_x, age, True, distinct_x)
         assert grad is not None
         value = -float(np.sum(w * ll)) / total_weight + penalizer * float(np.sum(params**2))
         # Chain rule for log-parameters: d/d(log p) = p * d/dp.
@@ -314,26 +346,29 @@ def probability_alive(
 
 
 def _gamma_gamma_ll_terms(
-    params: tuple[float, ...], x: FloatArray, m: FloatArray, with_grad: bool
+    params: tuple[float, ...],
+    x: FloatArray,
+    m: FloatArray,
+    with_grad: bool,
+    distinct_x: _Distinct | None = None,
 ) -> tuple[FloatArray, FloatArray | None]:
     """Per-row Gamma-Gamma log-likelihood of mean spend m over x purchases, and its gradient."""
     p, q, v = params
+    by_x = distinct_x if distinct_x is not None else _Distinct.of(x)
     px = p * x
     log_xm_v = np.log(x * m + v)
     ll = (
-        gammaln(px + q)
-        - gammaln(px)
-        - gammaln(q)
-        + q * np.log(v)
+        by_x.map(lambda u: gammaln(p * u + q) - gammaln(p * u) - gammaln(q) + q * np.log(v))
         + (px - 1.0) * np.log(m)
         + px * np.log(x)
         - (px + q) * log_xm_v
     )
     if not with_grad:
         return ll, None
-    psi_pxq = digamma(px + q)
-    d_p = x * (psi_pxq - digamma(px) + np.log(m) + np.log(x) - log_xm_v)
-    d_q = psi_pxq - digamma(q) + np.log(v) - log_xm_v
+    d_p = x * (
+        by_x.map(lambda u: digamma(p * u + q) - digamma(p * u)) + np.log(m) + np.log(x) - log_xm_v
+    )
+    d_q = by_x.map(lambda u: digamma(p * u + q) - digamma(q) + np.log(v)) - log_xm_v
     d_v = q / v - (px + q) / (x * m + v)
     return ll, np.stack([d_p, d_q, d_v], axis=1)
 
@@ -374,10 +409,11 @@ def _gamma_gamma_objective(
 ) -> Objective:
     """lifetimes' objective in log-parameters: mean negative log-likelihood plus L2 penalty."""
     total_weight = float(np.sum(w))
+    distinct_x = _Distinct.of(x)
 
     def objective(log_params: FloatArray) -> tuple[float, FloatArray]:
         params = np.exp(log_params)
-        ll, grad = _gamma_gamma_ll_terms(tuple(params), x, m, with_grad=True)
+        ll, grad = _gamma_gamma_ll_terms(tuple(params), x, m, True, distinct_x)
         assert grad is not None
         value = -float(np.sum(w * ll)) / total_weight + penalizer * float(np.sum(params**2))
         gradient = -(w @ grad) / total_weight * params + 2.0 * penalizer * params**2

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from chispa import assert_approx_df_equality
 from pyspark.sql import SparkSession
 from pyspark.sql.types import DoubleType, IntegerType, StringType, StructField, StructType
 
 from c360_pipeline.models import btyd
 from c360_pipeline.models.btyd import BgNbdFit, GammaGammaFit
+from c360_pipeline.models.clv_fit import fit_bgnbd_from_summary, fit_gamma_gamma_from_summary
 from c360_pipeline.transforms.clv import with_clv_predictions
 
 BGNBD = BgNbdFit(
@@ -108,3 +110,37 @@ def test_with_clv_predictions_uses_horizon_and_discounting(spark: SparkSession) 
     )
 
     assert_approx_df_equality(actual_df, expected_df, precision=1e-9, ignore_row_order=True)
+
+
+def test_fits_from_the_summary_equal_fits_on_every_customer(spark: SparkSession) -> None:
+    # Customers sharing a (frequency, recency, T) row are fitted once with their count as the
+    # weight: the parameters must equal a fit on every customer's row.
+    rng = np.random.default_rng(11)
+    rows = []
+    for i in range(400):
+        frequency = int(rng.poisson(2))
+        t_weeks = float(rng.integers(10, 40))
+        recency = float(rng.integers(1, int(t_weeks) + 1)) if frequency else 0.0
+        # Gamma-Gamma's own story: spend per purchase ~ Gamma(p, nu), nu ~ Gamma(q, v).
+        nu = rng.gamma(4.0, 1 / 15.0)
+        spend = round(float(rng.gamma(6.0, 1 / nu, max(frequency, 1)).mean()), 2)
+        rows.append((f"c{i}", frequency, recency, t_weeks, spend))
+    summary_df = spark.createDataFrame([*rows, ("c-none", None, None, None, None)], SUMMARY_SCHEMA)
+    data = np.array([r[1:] for r in rows], dtype="float64")
+
+    bgnbd = fit_bgnbd_from_summary(summary_df)
+    expected = btyd.fit_bgnbd(data[:, 0], data[:, 1], data[:, 2])
+    assert bgnbd.n_customers == 400
+    assert bgnbd.n_unique_rows < 400
+    for name, value in expected.params.items():
+        assert bgnbd.params[name] == pytest.approx(value, rel=1e-6)
+    assert bgnbd.log_likelihood == pytest.approx(expected.log_likelihood, rel=1e-9)
+
+    repeat = data[:, 0] > 0
+    gamma_gamma = fit_gamma_gamma_from_summary(summary_df)
+    expected_gg = btyd.fit_gamma_gamma(data[repeat, 0], data[repeat, 3])
+    assert gamma_gamma.n_customers == int(repeat.sum())
+    assert gamma_gamma.converged
+    assert bgnbd.converged
+    for name, value in expected_gg.params.items():
+        assert gamma_gamma.params[name] == pytest.approx(value, rel=1e-6)
