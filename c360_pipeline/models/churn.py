@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from pyspark.ml import Model
 from pyspark.ml.classification import (
@@ -34,7 +35,6 @@ from pyspark.ml.classification import (
     LogisticRegression,
     LogisticRegressionModel,
 )
-from pyspark.ml.evaluation import BinaryClassificationEvaluator
 from pyspark.ml.feature import VectorAssembler
 from pyspark.ml.functions import vector_to_array
 from pyspark.sql import Column, DataFrame
@@ -339,34 +339,72 @@ def _probability() -> Column:
 
 
 def binary_metrics(scored_df: DataFrame, score: str, label: str = LABEL) -> dict[str, Any]:
-    """ROC AUC, PR AUC, Brier score and top-decile lift of a score in [0, 1] against a 0/1 label."""
-    evaluator = BinaryClassificationEvaluator(rawPredictionCol=score, labelCol=label)
-    roc_auc = evaluator.setMetricName("areaUnderROC").evaluate(scored_df)
-    pr_auc = evaluator.setMetricName("areaUnderPR").evaluate(scored_df)
-    stats = scored_df.agg(
-        F.count(F.lit(1)).alias("rows"),
-        F.avg(label).alias("rate"),
-        F.avg((F.col(score) - F.col(label)) ** 2).alias("brier"),
-    ).first()
-    assert stats is not None
-    rows, rate = int(stats["rows"]), float(stats["rate"] or 0.0)
+    """ROC AUC, PR AUC, Brier score and top-decile lift of a score in [0, 1] against a 0/1 label.
+
+    One aggregation per distinct score (rows and churners), brought to the driver through Arrow
+    like the BTYD fits' unique rows, and the curves drawn from it with numpy: every distinct
+    score is a threshold, as in MLlib's `BinaryClassificationMetrics` without down-sampling
+    (its evaluator's default bins the curves into about 1,000 points). Two MLlib evaluators
+    sorted the scores twice, in a dozen small jobs per call; this is one job, plus one when the
+    top decile ends inside a group of tied scores. Raises ValueError for a null or NaN score.
+    """
+    by_score = (
+        scored_df.groupBy(F.col(score).alias("score"))
+        .agg(F.count(F.lit(1)).alias("rows"), F.sum(F.col(label)).alias("positives"))
+        .toPandas()
+    )
+    if by_score.empty:
+        raise ValueError("no rows to evaluate")
+    scores = by_score["score"].to_numpy(dtype="float64", na_value=np.nan)
+    if not np.all(np.isfinite(scores)):
+        raise ValueError(f"{score}: every score must be a finite number")
+    order = np.argsort(-scores)  # descending: the thresholds, strictest first
+    scores = scores[order]
+    counts = by_score["rows"].to_numpy(dtype="float64")[order]
+    positives = by_score["positives"].to_numpy(dtype="float64", na_value=0.0)[order]
+    rows = int(counts.sum())
+    true_positives = np.cumsum(positives)
+    false_positives = np.cumsum(counts - positives)
+    churners, stayers = float(true_positives[-1]), float(false_positives[-1])
+    rate = churners / rows
+    roc_auc = pr_auc = None
+    if churners and stayers:
+        recall = true_positives / churners
+        # The ROC curve from (0, 0); the PR curve from (0, precision at the strictest threshold).
+        roc_auc = _area(np.r_[0.0, false_positives / stayers], np.r_[0.0, recall])
+        precision = true_positives / (true_positives + false_positives)
+        pr_auc = _area(np.r_[0.0, recall], np.r_[precision[0], precision])
+    # Brier: the mean of (s - y)^2 over rows, grouped by s, with y in {0, 1}.
+    brier = float(np.sum(counts * scores**2 - 2.0 * scores * positives + positives)) / rows
     # Top decile by score (ties at the boundary broken by customer id, so it is exactly 10 %).
     top = max(1, math.ceil(rows / 10))
-    top_rate = (
-        scored_df.orderBy(F.col(score).desc(), F.col("customer_id"))
-        .limit(top)
-        .agg(F.avg(label))
-        .first()
-    )
-    top_rate_value = float(top_rate[0]) if top_rate is not None and top_rate[0] is not None else 0.0
+    boundary = int(np.searchsorted(np.cumsum(counts), top))
+    before = int(counts[:boundary].sum())
+    top_churners = float(true_positives[boundary - 1]) if boundary else 0.0
+    if top - before == counts[boundary]:
+        top_churners += float(positives[boundary])
+    else:
+        tied = (
+            scored_df.where(F.col(score) == F.lit(float(scores[boundary])))
+            .orderBy("customer_id")
+            .limit(top - before)
+            .agg(F.sum(F.col(label)))
+            .first()
+        )
+        top_churners += float(tied[0] or 0.0) if tied is not None else 0.0
     return {
         "rows": rows,
         "churn_rate": round(rate, 6),
-        "roc_auc": round(roc_auc, 6),
-        "pr_auc": round(pr_auc, 6),
-        "brier": round(float(stats["brier"]), 6),
-        "top_decile_lift": round(top_rate_value / rate, 4) if rate else None,
+        "roc_auc": round(roc_auc, 6) if roc_auc is not None else None,
+        "pr_auc": round(pr_auc, 6) if pr_auc is not None else None,
+        "brier": round(brier, 6),
+        "top_decile_lift": round(top_churners / top / rate, 4) if rate else None,
     }
+
+
+def _area(x: np.ndarray, y: np.ndarray) -> float:
+    """Area under a curve through the points (x, y), by the trapezoidal rule (as MLlib)."""
+    return float(np.sum(np.diff(x) * (y[1:] + y[:-1]) / 2.0))
 
 
 def _candidates(settings: ChurnSettings) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from pyspark.ml.evaluation import BinaryClassificationEvaluator
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -281,6 +282,37 @@ def test_metrics_match_an_independent_computation(spark: SparkSession) -> None:
     rate = len(positives) / len(rows)
     assert metrics["top_decile_lift"] == pytest.approx(sum(y for *_, y in top) / 20 / rate, 1e-3)
     assert metrics["churn_rate"] == pytest.approx(rate)
+
+
+def test_metrics_with_tied_scores_match_mllib_and_a_sort(spark: SparkSession) -> None:
+    # Few distinct scores: the curves have a point per distinct score (MLlib's own metrics
+    # without down-sampling), and the top decile ends inside a group of ties.
+    rng = random.Random(8)
+    rows = [
+        (f"c{i:04d}", round(rng.random() * 8) / 8, float(rng.random() < 0.3 + 0.05 * (i % 7)))
+        for i in range(1000)
+    ]
+    df = spark.createDataFrame(rows, f"customer_id string, s double, {LABEL} double")
+    metrics = binary_metrics(df, "s")
+    for name, mllib_name in (("roc_auc", "areaUnderROC"), ("pr_auc", "areaUnderPR")):
+        evaluator = BinaryClassificationEvaluator(
+            rawPredictionCol="s", labelCol=LABEL, metricName=mllib_name, numBins=0
+        )
+        assert metrics[name] == pytest.approx(evaluator.evaluate(df), abs=1e-6)
+    top = sorted(rows, key=lambda r: (-r[1], r[0]))[:100]
+    assert top[-1][1] == sorted(rows, key=lambda r: (-r[1], r[0]))[100][1]  # a tie at the edge
+    rate = sum(y for *_, y in rows) / len(rows)
+    assert metrics["top_decile_lift"] == pytest.approx(sum(y for *_, y in top) / 100 / rate, 1e-3)
+    assert metrics["rows"] == 1000
+    assert metrics["brier"] == pytest.approx(sum((s - y) ** 2 for _, s, y in rows) / 1000, abs=1e-6)
+
+
+def test_metrics_refuse_a_missing_score(spark: SparkSession) -> None:
+    df = spark.createDataFrame(
+        [("a", 0.5, 1.0), ("b", None, 0.0)], f"customer_id string, s double, {LABEL} double"
+    )
+    with pytest.raises(ValueError, match="finite"):
+        binary_metrics(df, "s")
 
 
 def _numpy_score(exported: dict[str, Any], rows: list[dict[str, Any]]) -> np.ndarray:
