@@ -269,6 +269,11 @@ def count_raw_rows(spark: SparkSession, found: FoundSource) -> int:
     """
     if found.file_format == "parquet":
         return spark.read.parquet(found.path).count()
+    line = F.col("value")
+    # Blank means empty or spaces only (what trim removes). A line not starting with a space is
+    # blank only when empty, so only lines that start with one are trimmed: trim copies the line
+    # (7.5 vs 3.1 s over the 20M lines of the 1M benchmark's transactions).
+    is_blank = (line == "") | (line.startswith(" ") & (F.trim(line) == ""))
     lines = spark.read.text([f[0] for f in found.files])
-    non_blank = lines.where(F.length(F.trim(F.col("value"))) > 0).count()
+    non_blank = lines.where(~is_blank).count()
     return non_blank - len(found.files)

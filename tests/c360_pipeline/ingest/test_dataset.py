@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from c360_pipeline.ingest.dataset import find_sources, validate_dataset
+from c360_pipeline.ingest.dataset import count_raw_rows, find_sources, validate_dataset
 from c360_pipeline.ingest.readers import SourceError
 from c360_pipeline.ingest.validate import REASONS
 from mock_data.defects import CUSTOMER_DEFECTS, TRANSACTION_DEFECTS
@@ -93,3 +93,19 @@ def test_a_short_row_is_malformed_whichever_columns_are_read(
     # Reading only the id must not turn the short row into an accepted customer.
     assert [r.customer_id for r in customers.accepted_df.select("customer_id").collect()] == ["c1"]
     assert [r.reason for r in customers.quarantine_df.collect()] == ["malformed_row"]
+
+
+def test_raw_rows_are_counted_without_blank_lines(spark: SparkSession, tmp_path: Path) -> None:
+    # The conservation check's independent count: every non-blank line but the headers.
+    raw = tmp_path / "raw" / "transactions"
+    raw.mkdir(parents=True)
+    header = "transaction_id,customer_id,transaction_date,amount\n"
+    (raw / "part-1.csv").write_text(
+        header + "t1,c1,2024-03-05,1.00\n\n   \n  t2,c1,2024-03-06,2.00\n \tt3,c2,x,y\n"
+    )
+    (raw / "part-2.csv").write_text(header + "t4,c2,2024-03-07,3.00\n    \n")
+
+    found = find_sources(spark, str(tmp_path / "raw"))
+
+    # t1, "  t2", " \tt3" (a tab is not blank) and t4; not the empty or spaces-only lines.
+    assert count_raw_rows(spark, found["transactions"]) == 4
