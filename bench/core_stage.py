@@ -69,34 +69,19 @@ with transactions as (
     select
         customer_id,
         transaction_date,
-        category,
-        channel,
         amount,
         gross_margin,
     from read_parquet($files)
-),
-
-daily as (
-    select
-        customer_id,
-        transaction_date,
-        category,
-        channel,
-        sum(amount) as revenue,
-        count(*) as orders,
-        sum(gross_margin) as gross_margin,
-    from transactions
-    group by customer_id, transaction_date, category, channel
 ),
 
 per_day as (
     select
         customer_id,
         transaction_date,
-        sum(revenue) as day_revenue,
-        sum(orders) as day_orders,
+        sum(amount) as day_revenue,
+        count(*) as day_orders,
         sum(gross_margin) as day_margin,
-    from daily
+    from transactions
     group by customer_id, transaction_date
 ),
 

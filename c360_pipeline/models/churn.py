@@ -236,7 +236,7 @@ def build_churn_frames(
     """The features of every customer as of the cutoff (with the label) and as of the as-of
     date, from one aggregation per source: each pass computes both dates' values side by side.
 
-    `daily_df` is `build_daily_purchases` (per customer, day, category and channel); the other
+    `daily_df` is `build_daily_purchases` (per customer and day, or finer); the other
     sources are the validated rows (None when the source is absent: their features are null
     and take their fill value). `purchases_df`, when given instead of `daily_df`, is a
     per-customer frame that already holds `churn_purchase_aggregations` (the customer summary
