@@ -43,6 +43,7 @@ from pyspark.sql import functions as F
 from c360_pipeline.models.btyd import BtydFitError, probability_alive
 from c360_pipeline.models.clv_fit import fit_bgnbd_from_summary
 from c360_pipeline.transforms.columns import days_between
+from c360_pipeline.transforms.purchases import customer_days
 
 LABEL = "churned"
 MODEL_TYPES = ("logistic_regression", "gbt")
@@ -236,7 +237,7 @@ def build_churn_frames(
     """The features of every customer as of the cutoff (with the label) and as of the as-of
     date, from one aggregation per source: each pass computes both dates' values side by side.
 
-    `daily_df` is `build_daily_purchases` (per customer and day, or finer); the other
+    `daily_df` is `build_daily_purchases` (one row per customer and day); the other
     sources are the validated rows (None when the source is absent: their features are null
     and take their fill value). `purchases_df`, when given instead of `daily_df`, is a
     per-customer frame that already holds `churn_purchase_aggregations` (the customer summary
@@ -248,12 +249,8 @@ def build_churn_frames(
     if purchases_df is None:
         if daily_df is None:
             raise ValueError("build_churn_frames needs daily_df or purchases_df")
-        day = F.col("transaction_date")
-        per_day_df = (
-            daily_df.where(day <= F.lit(as_of))
-            .groupBy("customer_id", "transaction_date")
-            .agg(F.sum("revenue").alias("day_revenue"), F.sum("orders").alias("day_orders"))
-        )
+        in_window_df = daily_df.where(F.col("transaction_date") <= F.lit(as_of))
+        per_day_df = customer_days(in_window_df, "revenue", "orders")
         purchases_df = per_day_df.groupBy("customer_id").agg(
             *[column.alias(name) for name, column in aggregations.items()]
         )

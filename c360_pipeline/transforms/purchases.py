@@ -88,6 +88,26 @@ def build_daily_purchases(transactions_fact_df: DataFrame) -> DataFrame:
     )
 
 
+DAY_MEASURES = {
+    "revenue": "day_revenue",
+    "orders": "day_orders",
+    "gross_margin": "day_margin",
+    "cost": "day_cost",
+}
+"""`build_daily_purchases` measures and their names in the per-customer-day frame."""
+
+
+def customer_days(daily_df: DataFrame, *measures: str) -> DataFrame:
+    """`build_daily_purchases` rows as the per-customer-day frame that the per-customer
+    aggregations read (`customer_id`, `transaction_date` and the DAY_MEASURES names of
+    `measures`, default all)."""
+    return daily_df.select(
+        "customer_id",
+        "transaction_date",
+        *[F.col(m).alias(DAY_MEASURES[m]) for m in measures or DAY_MEASURES],
+    )
+
+
 def build_purchase_summary(
     daily_df: DataFrame,
     as_of: date,
@@ -117,14 +137,7 @@ def build_purchase_summary(
     previous_start = F.lit(as_of - timedelta(days=2 * TREND_WINDOW_DAYS - 1))
     year_start = F.lit(as_of - timedelta(days=364))
     day = F.col("transaction_date")
-    per_day_df = daily_df.select(
-        "customer_id",
-        "transaction_date",
-        F.col("revenue").alias("day_revenue"),
-        F.col("orders").alias("day_orders"),
-        F.col("gross_margin").alias("day_margin"),
-        F.col("cost").alias("day_cost"),
-    )
+    per_day_df = customer_days(daily_df)
     summary_df = per_day_df.groupBy("customer_id").agg(
         F.min(day).alias("first_purchase_date"),
         F.max(day).alias("last_purchase_date"),
