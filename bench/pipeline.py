@@ -182,6 +182,17 @@ def _stage_rows(results: list[SizeResult]) -> dict[str, list[str]]:
     return rows
 
 
+def _jvm_rows(results: list[SizeResult]) -> dict[str, list[str]]:
+    """Driver JVM CPU, JIT compilation and GC seconds, one cell per size (– if unrecorded)."""
+    labels = {"cpu_seconds": "CPU s", "jit_compile_seconds": "JIT compile s", "gc_seconds": "GC s"}
+
+    def cell(result: SizeResult, key: str) -> str:
+        value = result.manifest.get("driver_jvm", {}).get(key)
+        return "–" if value is None else f"{value:.1f}"
+
+    return {label: [cell(r, key) for r in results] for key, label in labels.items()}
+
+
 def _table_rows(results: list[SizeResult]) -> dict[str, list[str]]:
     """Rows per published table, one cell per size."""
     tables: list[str] = []
@@ -246,6 +257,12 @@ def _render(results: list[SizeResult], seed: int) -> str:
             "Seconds per pipeline stage (from the manifest's `stage_seconds`), by customers:",
             "",
             *_by_size_table(results, "stage", _stage_rows(results)),
+            "",
+            "Driver JVM seconds during the build (the manifest's `driver_jvm`; in local mode "
+            "the driver JVM runs every Spark task): CPU, of it JIT compilation by the JVM's "
+            "compiler threads, and garbage-collection pauses, by customers:",
+            "",
+            *_by_size_table(results, "driver JVM", _jvm_rows(results)),
             "",
             "Rows per published table, by customers:",
             "",

@@ -28,6 +28,7 @@ from c360_pipeline.ingest.dataset import (
 from c360_pipeline.ingest.dates import DateOrder
 from c360_pipeline.ingest.readers import RAW
 from c360_pipeline.ingest.validate import DETAIL, REASON, with_duplicates
+from c360_pipeline.jvm_usage import JvmUsage, read_jvm_usage
 from c360_pipeline.models.btyd import BgNbdFit, BtydFitError, GammaGammaFit
 from c360_pipeline.models.churn import (
     ChurnModel,
@@ -260,6 +261,7 @@ def _run_locked(
     found: dict[str, FoundSource] | None = None,
 ) -> RunResult:
     started = time.perf_counter()
+    jvm_before = _jvm_usage(spark)
     stages = _Stages(options.fail_at_stage)
     input_path = options.input_path or default_input(settings, org)
     snapshot_id = snapshots.new_snapshot_id(datetime.now(UTC))
@@ -277,6 +279,9 @@ def _run_locked(
     result.seconds = round(time.perf_counter() - started, 2)
     result.manifest["duration_seconds"] = result.seconds
     result.manifest["stage_seconds"] = stages.seconds
+    jvm_after = _jvm_usage(spark)
+    if jvm_before is not None and jvm_after is not None:
+        result.manifest["driver_jvm"] = jvm_after.since(jvm_before)
     for name, model_file in result.model_files.items():
         snapshots.write_model_file(snapshot_path, name, model_file)
     snapshots.write_manifest(snapshot_path, result.manifest)
@@ -303,6 +308,15 @@ def _run_locked(
         seconds=result.seconds,
     )
     return result
+
+
+def _jvm_usage(spark: SparkSession) -> JvmUsage | None:
+    """The driver JVM's counters, or None when they cannot be read (never fails a run)."""
+    try:
+        return read_jvm_usage(spark)
+    except Exception as exc:  # a missing figure must not fail the run
+        log.warning("jvm_usage_unavailable", reason=str(exc).splitlines()[0][:200])
+        return None
 
 
 def _input_record(input_path: str, found: dict[str, FoundSource]) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections import defaultdict
@@ -54,6 +55,12 @@ def test_manifest_records_counts_models_and_timings(
     assert manifest["tables"]["customer_360"]["rows"] == CUSTOMERS
     assert "customer_id string" in manifest["tables"]["customer_360"]["columns"]
     assert set(manifest["stage_seconds"]) >= {"ingest", "validate", "customer_360", "clv_models"}
+    jvm = manifest["driver_jvm"]
+    assert set(jvm) == {"cpu_seconds", "jit_compile_seconds", "gc_seconds"}
+    # Real work, bounded by what the cores can do in the run's wall time.
+    assert 0 < jvm["cpu_seconds"] <= manifest["duration_seconds"] * (os.cpu_count() or 1) + 1
+    assert jvm["jit_compile_seconds"] >= 0
+    assert jvm["gc_seconds"] >= 0
 
 
 def test_stages_names_every_stage_in_the_order_it_runs(published: Published) -> None:
