@@ -259,8 +259,9 @@ def _render(results: list[SizeResult], seed: int) -> str:
             *_by_size_table(results, "stage", _stage_rows(results)),
             "",
             "Driver JVM seconds during the build (the manifest's `driver_jvm`; in local mode "
-            "the driver JVM runs every Spark task): CPU, of it JIT compilation by the JVM's "
-            "compiler threads, and garbage-collection pauses, by customers:",
+            "the driver JVM runs every Spark task): its CPU; the time its JIT compilers spent "
+            "compiling (elapsed, summed over the compiler threads: more than their CPU when "
+            "they wait for a core); garbage-collection time; by customers:",
             "",
             *_by_size_table(results, "driver JVM", _jvm_rows(results)),
             "",

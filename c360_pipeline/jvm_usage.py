@@ -1,5 +1,8 @@
 """What the driver JVM spent, for the manifest: CPU, JIT compilation and garbage collection.
 
+JIT time is the CompilationMXBean's: elapsed time in compilation summed over the compiler
+threads, which exceeds their CPU when they wait for a core (on 2 busy cores, about 1.5x).
+
 In local mode the driver JVM runs every Spark task, so its CPU is all of Spark's work; on a
 cluster it is the driver's share only. The counters are cumulative over the JVM's life (one
 JVM may run several pipeline runs, as the API does), so a run records the difference between
