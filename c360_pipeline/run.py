@@ -27,7 +27,8 @@ from c360_pipeline.ingest.dataset import (
 )
 from c360_pipeline.ingest.dates import DateOrder
 from c360_pipeline.ingest.readers import RAW
-from c360_pipeline.ingest.validate import DETAIL, REASON, with_duplicates
+from c360_pipeline.ingest.staging import StagedSource, stage_source
+from c360_pipeline.ingest.validate import DETAIL, REASON
 from c360_pipeline.jvm_usage import JvmUsage, read_jvm_usage
 from c360_pipeline.models.btyd import BgNbdFit, BtydFitError, GammaGammaFit
 from c360_pipeline.models.churn import (
@@ -412,39 +413,32 @@ def _build_tables(
     with stages.stage("ingest") as info:
         found = discovered if discovered is not None else find_sources(spark, input_path)
         validated = validate_dataset(
-            spark,
-            found,
-            work_dir=path("_staging/_profile"),
-            column_maps=options.column_maps,
-            date_order=options.date_order,
+            spark, found, column_maps=options.column_maps, date_order=options.date_order
         )
         info["sources"] = sorted(found)
 
     # Validate once: write every row with its reason to staging, then split from there.
+    staged_sources: dict[str, StagedSource] = {}
+
     def staged(name: str) -> DataFrame:
         """A source's validated rows, from its staged row checks."""
-        staged_df = spark.read.parquet(path(f"_staging/{name}"))
-        return with_duplicates(staged_df, validated[name].raw.schema)
+        return staged_sources[name].validated_df(spark)
 
-    def stage_source(name: str) -> dict[str, Any]:
+    def stage(name: str) -> dict[str, Any]:
         source = validated[name]
-        source.checked_df.write.mode("errorifexists").parquet(path(f"_staging/{name}"))
-        by_reason = {
-            (r[0] or "accepted"): int(r[1]) for r in staged(name).groupBy(REASON).count().collect()
-        }
-        accepted = by_reason.pop("accepted", 0)
+        staged_sources[name] = result = stage_source(spark, source, path(f"_staging/{name}"))
         return {
             "rows_read": count_raw_rows(spark, source.found),
-            "accepted": accepted,
-            "quarantined": sum(by_reason.values()),
-            "quarantined_by_reason": dict(sorted(by_reason.items())),
-            "date_orders": {k: v for k, v in source.date_orders.items() if v},
+            "accepted": result.accepted,
+            "quarantined": sum(result.by_reason.values()),
+            "quarantined_by_reason": dict(sorted(result.by_reason.items())),
+            "date_orders": {k: v for k, v in result.date_orders.items() if v},
         }
 
     with stages.stage("validate") as info:
         # Sources are independent Spark jobs: submitting them together keeps both cores busy
         # through the many small jobs of the small sources.
-        counts = dict(zip(validated, parallel_map(stage_source, list(validated)), strict=True))
+        counts = dict(zip(validated, parallel_map(stage, list(validated)), strict=True))
         for source in validated.values():
             source.release()
         check_conservation(counts)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,14 +15,14 @@ from pyspark.sql import types as T
 
 from c360_pipeline.ingest.dates import (
     DateOrder,
-    date_profile_aggregations,
+    DateProfile,
     date_profiles,
-    with_date_parts,
+    profile_date_columns,
 )
 from c360_pipeline.ingest.readers import RawSource, SourceError, read_source
 from c360_pipeline.ingest.validate import (
+    REASON,
     accepted,
-    build_duplicate_key_hashes,
     quarantined,
     with_duplicates,
     with_row_checks,
@@ -51,22 +53,30 @@ class FoundSource:
 
 
 BROADCAST_ROWS = 5_000_000
-"""Known customer ids and duplicated-id hashes up to this many rows are broadcast to the scan
-of a source instead of shuffling the source (a few tens of MB in the worst case)."""
+"""Known customer ids, duplicated-id hashes and duplicate candidates up to this many rows are
+broadcast to the scan of a source instead of shuffling the source (tens of MB at worst)."""
+
+FIRST_ROWS = 10_000
+"""Rows per file split that the first look reads for day/month dates (see `validate_dataset`)."""
 
 
 @dataclass
 class ValidatedSource:
-    """A source after validation.
+    """A source, read, with what its row checks need: the day/month orders of its text dates
+    and, for sources that reference customers, the known customer ids.
 
-    `checked_df` is the one pass over the raw rows (`with_row_checks`), the thing to stage;
-    `validated_df` adds the duplicate check and carries `_reason` for every row read.
+    Lazy: the rows are checked when the caller stages `checked_df()` (`ingest.staging`) or reads
+    `validated_df`.
     """
 
     found: FoundSource
     raw: RawSource
-    checked_df: DataFrame
-    date_orders: dict[str, DateOrder | None] = field(default_factory=dict)
+    date_orders: dict[str, DateOrder | None]
+    pending_date_columns: list[str] = field(default_factory=list)
+    """Text date columns whose order is still to be decided: the first look saw no day/month
+    value in them, so their rows are checked as if none needed an order, and what decides the
+    order is counted on the way (`settle_date_orders`)."""
+    known_customers_df: DataFrame | None = None
     persisted: list[DataFrame] = field(default_factory=list)
     """Small frames `checked_df` reads from memory: `release()` them once it is staged."""
 
@@ -75,10 +85,55 @@ class ValidatedSource:
         for df in self.persisted:
             df.unpersist()
 
+    def checked_df(self, date_profile: Observation | None = None) -> DataFrame:
+        """The one pass over the raw rows: `with_row_checks` with the duplicates left to be
+        found among its written rows; `date_profile` observes what decides the pending orders."""
+        return with_row_checks(
+            self.raw.df,
+            self.raw.schema,
+            self.date_orders,
+            self.known_customers_df,
+            raw_record=self.raw.raw_record,
+            defer_duplicates=True,
+            date_profile=date_profile,
+        )
+
+    def date_profile_observation(self) -> Observation | None:
+        """An observation for `checked_df` when orders are pending (else None)."""
+        if not self.pending_date_columns:
+            return None
+        return Observation(f"c360_date_profile_{self.raw.schema.name}_{uuid.uuid4().hex}")
+
+    def settle_date_orders(self, observed: Mapping[str, Any]) -> bool:
+        """Decide the pending orders from the metrics `checked_df` observed; true when an order
+        was decided, so that the rows checked without it must be checked again.
+
+        Raises DateOrderError, as the first look does, for a column that cannot be decided.
+        """
+        return self._settle(date_profiles(observed, _text_date_columns(self.raw)))
+
+    def _settle(self, profiles: Mapping[str, DateProfile]) -> bool:
+        decided = {
+            c: profiles[c].decide(self.raw.schema.name, c, None) for c in self.pending_date_columns
+        }
+        self.pending_date_columns = []
+        self.date_orders = {**self.date_orders, **decided}
+        return any(order is not None for order in decided.values())
+
     @property
     def validated_df(self) -> DataFrame:
-        """Every row read, typed, with its reason (null when accepted)."""
-        return with_duplicates(self.checked_df, self.raw.schema)
+        """Every row read, typed, with its reason (null when accepted), pending orders settled
+        first. Every valid row is a duplicate candidate: for small sources and tests."""
+        if self.pending_date_columns:
+            self._settle(profile_date_columns(self.raw.df, self.pending_date_columns))
+        checked_df = with_row_checks(
+            self.raw.df,
+            self.raw.schema,
+            self.date_orders,
+            self.known_customers_df,
+            raw_record=self.raw.raw_record,
+        )
+        return with_duplicates(checked_df, self.raw.schema)
 
     @property
     def accepted_df(self) -> DataFrame:
@@ -151,60 +206,59 @@ def _text_date_columns(raw: RawSource) -> list[str]:
     ]
 
 
-@dataclass(frozen=True)
-class _Profiled:
-    date_orders: dict[str, DateOrder | None]
-    duplicate_key_hashes_df: DataFrame | None
-    """None for a source without an id column."""
+def _first_look(
+    raw: RawSource, explicit: DateOrder | None
+) -> tuple[dict[str, DateOrder | None], list[str]]:
+    """The day/month orders of a source's text date columns, and which are still pending.
 
-
-def _profile(raw: RawSource, explicit: DateOrder | None, work_dir: str) -> _Profiled:
-    """One pass over the few columns that need a look at the whole source before its rows can
-    be checked: the ids that occur twice (written to `work_dir`) and, counted on the way as
-    observed metrics, what decides the day/month order of its text dates."""
-    schema = raw.schema
+    Given an explicit order, that. Else the first rows of each file split are looked at: when
+    no column shows a day/month value there (ISO dates, say), the orders are left pending, to be
+    settled from counts taken while the rows are staged; when one does, the whole of those
+    columns is profiled now (`raw` should read only the columns it needs).
+    """
     text_dates = _text_date_columns(raw)
-    profiled = text_dates if explicit is None else []
-    df = with_date_parts(raw.df.select(*profiled, *([schema.key] if schema.key else [])), profiled)
-    aggregations = date_profile_aggregations(profiled)
-    hashes_df = None
-    metrics: dict[str, Any] = {}
-    if schema.key is None:
-        if aggregations:
-            row = df.agg(*aggregations).first()
-            assert row is not None
-            metrics = row.asDict()
-    else:
-        observation = Observation(f"c360_date_profile_{schema.name}") if aggregations else None
-        if observation is not None:
-            df = df.observe(observation, *aggregations)
-        path = f"{work_dir.rstrip('/')}/{schema.name}_duplicate_keys"
-        build_duplicate_key_hashes(df, schema).write.mode("errorifexists").parquet(path)
-        if observation is not None:
-            metrics = observation.get
-        hashes_df = raw.df.sparkSession.read.parquet(path)
-        if hashes_df.count() <= BROADCAST_ROWS:
-            hashes_df = F.broadcast(hashes_df)
-    if explicit is not None:
-        return _Profiled(dict.fromkeys(text_dates, explicit), hashes_df)
-    profiles = date_profiles(metrics, profiled)
-    orders = {c: p.decide(schema.name, c, None) for c, p in profiles.items()}
-    return _Profiled(orders, hashes_df)
+    if explicit is not None or not text_dates:
+        return dict.fromkeys(text_dates, explicit), []
+    first_rows_df = raw.df.select(*text_dates).limit(FIRST_ROWS)
+    if not any(p.needs_order for p in profile_date_columns(first_rows_df, text_dates).values()):
+        return dict.fromkeys(text_dates, None), text_dates
+    profiles = profile_date_columns(raw.df, text_dates)
+    return {c: p.decide(raw.schema.name, c, None) for c, p in profiles.items()}, []
+
+
+def _known_customers(customers: ValidatedSource) -> tuple[DataFrame, int]:
+    """The distinct ids of the customers rows that pass their row checks, cached.
+
+    Duplicated ids do not change the set. Pending date orders of the customers source are
+    settled on the way (and the ids taken again if that decided one).
+    """
+    observation = customers.date_profile_observation()
+    checked_df = customers.checked_df(observation)
+    ids_df = (
+        checked_df.where(F.col(REASON).isNull() & F.col("customer_id").isNotNull())
+        .select("customer_id")
+        .distinct()
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+    count = ids_df.count()
+    if observation is not None and customers.settle_date_orders(observation.get):
+        ids_df.unpersist()
+        return _known_customers(customers)
+    return ids_df, count
 
 
 def validate_dataset(
     spark: SparkSession,
     found: dict[str, FoundSource],
     *,
-    work_dir: str,
     column_maps: dict[str, dict[str, str]] | None = None,
     date_order: DateOrder | None = None,
 ) -> dict[str, ValidatedSource]:
-    """Read and validate every found source (customers first, for the unknown-customer check).
+    """Read every found source and take a first look at it (customers first, for the
+    unknown-customer check): the day/month orders it needs, and the known customer ids.
 
-    Lazy but for a first look at each source (date orders, duplicated ids, known customers):
-    the row checks run when the caller writes or reads `checked_df` / `validated_df`. The
-    duplicated ids are written under `work_dir` (a new directory the caller removes).
+    The row checks run when the caller stages each source (`ingest.staging`) or reads
+    `validated_df`.
     """
     column_maps = column_maps or {}
     unknown_maps = set(column_maps) - set(SOURCES)
@@ -214,51 +268,31 @@ def validate_dataset(
 
     # The first look reads a few columns of each source. CSV column pruning (off in the main
     # session, see spark.py) lets it skip converting the rest; which short or long rows it
-    # counts as malformed does not matter for a date profile or a superset of duplicated ids.
+    # counts as malformed does not matter for a date profile.
     profiling = spark.newSession()
     profiling.conf.set("spark.sql.csv.parser.columnPruning.enabled", "true")
 
-    def read_and_profile(name: str) -> tuple[RawSource, _Profiled]:
+    def read_and_look(name: str) -> ValidatedSource:
         source = found[name]
         schema, column_map = SOURCES[name], column_maps.get(name)
         raw = read_source(spark, schema, source.path, source.file_format, column_map)
         pruned = read_source(profiling, schema, source.path, source.file_format, column_map)
-        return raw, _profile(pruned, date_order, work_dir)
+        orders, pending = _first_look(pruned, date_order)
+        return ValidatedSource(source, raw, orders, pending)
 
-    # Header reads and profiles are independent jobs: run them side by side.
+    # Header reads and first looks are independent jobs: run them side by side.
     with ThreadPoolExecutor(max_workers=min(4, max(1, len(names)))) as pool:
-        prepared = dict(zip(names, pool.map(read_and_profile, names), strict=True))
-    validated: dict[str, ValidatedSource] = {}
-    known_customers_df: DataFrame | None = None
-    known_persisted: list[DataFrame] = []
-    for name in names:
-        raw, profiled = prepared[name]
-        checked_df = with_row_checks(
-            raw.df,
-            raw.schema,
-            profiled.date_orders,
-            known_customers_df,
-            profiled.duplicate_key_hashes_df,
-            raw_record=raw.raw_record,
-        )
-        validated[name] = ValidatedSource(
-            found[name],
-            raw,
-            checked_df,
-            profiled.date_orders,
-            known_persisted if raw.schema.references_customers else [],
-        )
-        if name == "customers":
-            # One id per customer, used by every other source: computed once.
-            known_customers_df = (
-                validated[name]
-                .accepted_df.select("customer_id")
-                .where(F.col("customer_id").isNotNull())
-                .persist(StorageLevel.MEMORY_AND_DISK)
-            )
-            known_persisted.append(known_customers_df)
-            if known_customers_df.count() <= BROADCAST_ROWS:
-                known_customers_df = F.broadcast(known_customers_df)
+        validated = dict(zip(names, pool.map(read_and_look, names), strict=True))
+    if "customers" in validated:
+        # One id per customer, used by every other source: computed once.
+        known_customers_df, count = _known_customers(validated["customers"])
+        persisted = [known_customers_df]
+        if count <= BROADCAST_ROWS:
+            known_customers_df = F.broadcast(known_customers_df)
+        for source in validated.values():
+            if source.raw.schema.references_customers:
+                source.known_customers_df = known_customers_df
+                source.persisted = persisted
     return validated
 
 

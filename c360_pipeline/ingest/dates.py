@@ -8,7 +8,7 @@ one way (a first part above 12, say); it is never guessed row by row.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -38,6 +38,11 @@ class DateProfile:
     day_first_only: int
     month_first_only: int
     non_empty: int
+
+    @property
+    def needs_order(self) -> bool:
+        """Some value reads differently, or only, one way round (day == month reads the same)."""
+        return bool(self.day_month_values or self.day_first_only or self.month_first_only)
 
     def decide(self, source: str, column: str, explicit: DateOrder | None) -> DateOrder | None:
         """The order for DD/MM-style values; None when undecided but rare enough to quarantine."""
@@ -118,13 +123,22 @@ def with_date_parts(df: DataFrame, columns: list[str]) -> DataFrame:
     )
 
 
-def date_profile_aggregations(columns: list[str]) -> list[Column]:
+def date_profile_aggregations(
+    columns: list[str], parts: Sequence[Column] | None = None
+) -> list[Column]:
     """Aggregates over `with_date_parts(df, columns)` counting what decides each column's
-    day/month order (read them back with `date_profiles`)."""
+    day/month order (read them back with `date_profiles`).
+
+    `parts`: each column's `day_month_parts`, when `df` already has them (then the aggregates
+    read `df`'s columns themselves rather than `with_date_parts`'s).
+    """
     aggregations = []
-    for i in range(len(columns)):
-        parts = F.col(f"_dp{i}.parts")
-        day_first, month_first = _day_first(parts), _month_first(parts)
+    for i, column in enumerate(columns):
+        if parts is None:
+            parts_i, is_present = F.col(f"_dp{i}.parts"), F.col(f"_dp{i}.is_present")
+        else:
+            parts_i, is_present = parts[i], F.trim(F.col(column)) != ""
+        day_first, month_first = _day_first(parts_i), _month_first(parts_i)
         aggregations += [
             F.count(
                 F.when(
@@ -134,7 +148,7 @@ def date_profile_aggregations(columns: list[str]) -> list[Column]:
             ).alias(f"dm{i}"),
             F.count(F.when(day_first.isNotNull() & month_first.isNull(), 1)).alias(f"d{i}"),
             F.count(F.when(month_first.isNotNull() & day_first.isNull(), 1)).alias(f"m{i}"),
-            F.count(F.when(F.col(f"_dp{i}.is_present"), 1)).alias(f"n{i}"),
+            F.count(F.when(is_present, 1)).alias(f"n{i}"),
         ]
     return aggregations
 

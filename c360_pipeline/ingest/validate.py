@@ -10,12 +10,13 @@ id may occur twice; `with_duplicates` then settles the duplicates among those fe
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame, Observation, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from c360_pipeline.ingest.dates import (
     DateOrder,
+    date_profile_aggregations,
     day_month_parts,
     is_ambiguous,
     parse_timestamp,
@@ -134,6 +135,15 @@ def build_duplicate_key_hashes(raw_df: DataFrame, schema: SourceSchema) -> DataF
     )
 
 
+def with_row_ids(raw_df: DataFrame) -> DataFrame:
+    """`raw_df` with `_row_id`: unique, and the same for a row whenever `raw_df`'s scan is run.
+
+    Taken straight off the scan, before any filter or shuffle could change which rows a task
+    sees or their order; `candidate_records` relies on it to find rows again by id.
+    """
+    return raw_df.select("*", F.monotonically_increasing_id().alias(ROW_ID))
+
+
 def with_row_checks(
     raw_df: DataFrame,
     schema: SourceSchema,
@@ -141,6 +151,9 @@ def with_row_checks(
     known_customers_df: DataFrame | None = None,
     duplicate_key_hashes_df: DataFrame | None = None,
     raw_record: Column | None = None,
+    *,
+    defer_duplicates: bool = False,
+    date_profile: Observation | None = None,
 ) -> DataFrame:
     """Typed columns (canonical names), `_reason` and `_detail` (the column at fault) for every
     reason but `duplicate_id`, a unique `_row_id`, and `_is_duplicate_candidate`.
@@ -149,6 +162,10 @@ def with_row_checks(
     (every otherwise valid row when it is None). `_raw_record` is kept for quarantined rows and
     candidates only: `raw_record` (default: the `_raw_record` column) is evaluated for those
     rows alone, so its inputs are carried through the checks instead of its value.
+
+    `defer_duplicates`: mark no candidate and keep `_key_hash` instead, for the duplicates to be
+    found afterwards among the written rows (`ingest.staging`). `date_profile`: observe on it,
+    as the rows go by, the `date_profile_aggregations` of the text date columns.
     """
     raw_record = F.col(RAW) if raw_record is None else raw_record
     carried = [c for c in (RAW, RAW_FIELDS) if c in raw_df.columns]
@@ -156,19 +173,20 @@ def with_row_checks(
     date_cols = [c for c in names if schema.spec(c).dtype in ("date", "timestamp")]
     # The day/month parts get their own projection: computed once, read by several checks.
     text_date_cols = [c for c in date_cols if _is_text(raw_df, c)]
-    raw_df = raw_df.select(
+    raw_df = with_row_ids(raw_df).select(
         "*", *[day_month_parts(F.col(c)).alias(_parts(c)) for c in text_date_cols]
     )
+    if date_profile is not None:
+        parts = [F.col(_parts(c)) for c in text_date_cols]
+        raw_df = raw_df.observe(date_profile, *date_profile_aggregations(text_date_cols, parts))
     typed = [_parsed(raw_df, schema, c, date_orders).alias(f"_t_{c}") for c in names]
     hashed = [_key_hash(raw_df, schema).alias(KEY_HASH)] if schema.key is not None else []
-    # Row ids are taken straight off the scan, before any shuffle could reorder rows, so that
-    # two evaluations of an unmaterialised plan agree on them.
     staged_df = raw_df.select(
         *[F.col(c) for c in names],
         CORRUPT,
         *carried,
         *[_parts(c) for c in text_date_cols],
-        F.monotonically_increasing_id().alias(ROW_ID),
+        F.col(ROW_ID),
         *typed,
         *hashed,
     )
@@ -229,6 +247,15 @@ def with_row_checks(
             F.when(unknown, F.lit("customer_id")).otherwise(F.col(DETAIL)).alias(DETAIL),
         )
     is_valid = F.col(REASON).isNull()
+    if defer_duplicates:
+        return checked_df.select(
+            *[F.col(c) for c in names],
+            F.when(~is_valid, raw_record).alias(RAW),
+            F.col(REASON),
+            F.col(DETAIL),
+            F.col(ROW_ID),
+            *[F.col(KEY_HASH) for _ in hashed],
+        )
     if schema.key is None:
         is_candidate = F.lit(False)
     elif duplicate_key_hashes_df is None:
@@ -248,6 +275,29 @@ def with_row_checks(
         F.col(DETAIL),
         F.col(ROW_ID),
         is_candidate.alias(IS_DUPLICATE_CANDIDATE),
+    )
+
+
+def candidate_records(
+    raw_df: DataFrame, schema: SourceSchema, raw_record: Column, candidates_df: DataFrame
+) -> DataFrame:
+    """`_row_id`, `_raw_record` and `_is_same_row` of the rows of `raw_df` picked by
+    `candidates_df` (`_row_id`, `_key_hash`), from another pass over `raw_df`'s scan.
+
+    `_is_same_row` is whether the row's id still hashes to the `_key_hash` picked: false (or a
+    picked row missing) means the source changed since the pass that gave the row ids.
+    """
+    rows_df = with_row_ids(raw_df)
+    picked_df = candidates_df.select(
+        F.col(ROW_ID).alias("_picked_id"), F.col(KEY_HASH).alias("_picked_hash")
+    )
+    joined_df = rows_df.join(picked_df, on=rows_df[ROW_ID] == picked_df["_picked_id"])
+    return joined_df.select(
+        F.col(ROW_ID),
+        raw_record.alias(RAW),
+        F.coalesce(_key_hash(joined_df, schema) == F.col("_picked_hash"), F.lit(False)).alias(
+            "_is_same_row"
+        ),
     )
 
 

@@ -25,7 +25,7 @@ def test_clean_data_is_accepted_whole(
 ) -> None:
     found = find_sources(spark, str(clean_dataset.path))
     assert set(found) == set(clean_dataset.result.rows)
-    validated = validate_dataset(spark, found, work_dir=str(tmp_path / "work"))
+    validated = validate_dataset(spark, found)
     for name, source in validated.items():
         assert source.quarantine_df.count() == 0, name
         assert source.accepted_df.count() == clean_dataset.result.rows[name], name
@@ -34,9 +34,7 @@ def test_clean_data_is_accepted_whole(
 def test_every_injected_defect_and_nothing_else_is_quarantined(
     spark: SparkSession, dirty_dataset: Dataset, tmp_path: Path
 ) -> None:
-    validated = validate_dataset(
-        spark, find_sources(spark, str(dirty_dataset.path)), work_dir=str(tmp_path / "work")
-    )
+    validated = validate_dataset(spark, find_sources(spark, str(dirty_dataset.path)))
     for name in ("transactions", "customers"):
         source = validated[name]
         rows = source.quarantine_df.collect()
@@ -88,7 +86,7 @@ def test_a_short_row_is_malformed_whichever_columns_are_read(
     )
 
     found = find_sources(spark, str(raw))
-    customers = validate_dataset(spark, found, work_dir=str(tmp_path / "work"))["customers"]
+    customers = validate_dataset(spark, found)["customers"]
 
     # Reading only the id must not turn the short row into an accepted customer.
     assert [r.customer_id for r in customers.accepted_df.select("customer_id").collect()] == ["c1"]
