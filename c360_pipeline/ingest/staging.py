@@ -34,6 +34,7 @@ from c360_pipeline.ingest.validate import (
     REASONS,
     ROW_ID,
     candidate_records,
+    key_hash,
     with_duplicates,
 )
 from c360_pipeline.schemas import SourceSchema
@@ -113,9 +114,8 @@ def stage_source(spark: SparkSession, source: ValidatedSource, path: str) -> Sta
     _write_checked(source, path, "errorifexists")
     staged_df = spark.read.parquet(path)
     counting = Observation(f"c360_reasons_{schema.name}_{uuid.uuid4().hex}")
-    observed_df = staged_df.select(REASON, *([KEY_HASH] if schema.key else [])).observe(
-        counting, *_reason_counts()
-    )
+    hashes = [key_hash(F.col(schema.key)).alias(KEY_HASH)] if schema.key else []
+    observed_df = staged_df.select(REASON, *hashes).observe(counting, *_reason_counts())
     if schema.key is None:
         observed_df.write.format("noop").mode("overwrite").save()
         return _staged(source, path, counting.get, 0, 0)
@@ -136,13 +136,15 @@ def stage_source(spark: SparkSession, source: ValidatedSource, path: str) -> Sta
     )
     counts = counting.get
     hashes_df = spark.read.parquet(hashes_path)
-    hashes = hashes_df.count()
-    if hashes == 0:
+    duplicated = hashes_df.count()
+    if duplicated == 0:
         return _staged(source, path, counts, 0, 0)
-    if hashes <= BROADCAST_ROWS:
+    if duplicated <= BROADCAST_ROWS:
         hashes_df = F.broadcast(hashes_df)
-    valid_df = staged_df.where(F.col(REASON).isNull())
-    candidates_df = valid_df.join(hashes_df, on=KEY_HASH).select(ROW_ID, KEY_HASH, schema.key)
+    valid_df = staged_df.where(F.col(REASON).isNull()).select(
+        ROW_ID, schema.key, key_hash(F.col(schema.key)).alias(KEY_HASH)
+    )
+    candidates_df = valid_df.join(hashes_df, on=KEY_HASH)
     summary = candidates_df.agg(
         F.count(F.lit(1)).alias("rows"), F.count_distinct(schema.key).alias("ids")
     ).first()

@@ -4,8 +4,9 @@ Each row gets the first reason that applies, in the order of `REASONS`; a row wi
 accepted. Nothing is dropped: accepted + quarantined = read, and the run checks it.
 
 Validation is two steps so that a large source is parsed once: `with_row_checks` decides every
-reason that one row shows on its own (plus unknown customers, by a join) and marks the rows whose
-id may occur twice; `with_duplicates` then settles the duplicates among those few rows only.
+reason that one row shows on its own (plus unknown customers, by a join); `with_duplicates` then
+settles the duplicates among the candidate rows, those whose id may occur twice. Staging a
+source (`ingest.staging`) finds its few candidates from the checked rows it wrote.
 """
 
 from __future__ import annotations
@@ -106,33 +107,9 @@ def _first_failing(checks: list[tuple[str, Column]]) -> Column:
     return expr if expr is not None else F.lit(None).cast("string")
 
 
-def _key_hash(raw_df: DataFrame, schema: SourceSchema) -> Column:
-    """64-bit hash of a row's typed id (equal ids hash equally)."""
-    assert schema.key is not None
-    return F.xxhash64(_parsed(raw_df, schema, schema.key, {}))
-
-
-def build_duplicate_key_hashes(raw_df: DataFrame, schema: SourceSchema) -> DataFrame:
-    """Hashes of the ids found on more than one row (`_key_hash`).
-
-    A superset of the duplicated ids: a hash collision only adds a candidate row, which
-    `with_duplicates` then keeps. Shuffling 8-byte hashes is much cheaper than whole rows.
-    """
-    if schema.key is None:
-        raise ValueError(f"{schema.name} has no id column")
-    key = _parsed(raw_df, schema, schema.key, {})
-    # Ids are (nearly) all distinct: a map-side partial count would only build a hash table as
-    # big as its input. Shuffling the hashes first leaves one aggregation after the exchange
-    # (29 % faster over 5M transaction ids: 6.5 vs 9.0 s).
-    return (
-        raw_df.where(key.isNotNull())
-        .select(_key_hash(raw_df, schema).alias(KEY_HASH))
-        .repartition(KEY_HASH)
-        .groupBy(KEY_HASH)
-        .count()
-        .where(F.col("count") > 1)
-        .select(KEY_HASH)
-    )
+def key_hash(typed_key: Column) -> Column:
+    """64-bit hash of a typed id (equal ids hash equally; a collision only makes a candidate)."""
+    return F.xxhash64(typed_key)
 
 
 def with_row_ids(raw_df: DataFrame) -> DataFrame:
@@ -149,7 +126,6 @@ def with_row_checks(
     schema: SourceSchema,
     date_orders: dict[str, DateOrder | None],
     known_customers_df: DataFrame | None = None,
-    duplicate_key_hashes_df: DataFrame | None = None,
     raw_record: Column | None = None,
     *,
     defer_duplicates: bool = False,
@@ -158,14 +134,15 @@ def with_row_checks(
     """Typed columns (canonical names), `_reason` and `_detail` (the column at fault) for every
     reason but `duplicate_id`, a unique `_row_id`, and `_is_duplicate_candidate`.
 
-    Candidates are the otherwise valid rows whose id hash is in `duplicate_key_hashes_df`
-    (every otherwise valid row when it is None). `_raw_record` is kept for quarantined rows and
-    candidates only: `raw_record` (default: the `_raw_record` column) is evaluated for those
-    rows alone, so its inputs are carried through the checks instead of its value.
+    Candidates are the otherwise valid rows of a source with an id. `_raw_record` is kept for
+    quarantined rows and candidates only: `raw_record` (default: the `_raw_record` column) is
+    evaluated for those rows alone, so its inputs are carried through the checks instead of its
+    value.
 
-    `defer_duplicates`: mark no candidate and keep `_key_hash` instead, for the duplicates to be
-    found afterwards among the written rows (`ingest.staging`). `date_profile`: observe on it,
-    as the rows go by, the `date_profile_aggregations` of the text date columns.
+    `defer_duplicates`: mark no candidate (and keep no raw record for valid rows), for the
+    duplicates to be found afterwards among the written rows (`ingest.staging`).
+    `date_profile`: observe on it, as the rows go by, the `date_profile_aggregations` of the
+    text date columns.
     """
     raw_record = F.col(RAW) if raw_record is None else raw_record
     carried = [c for c in (RAW, RAW_FIELDS) if c in raw_df.columns]
@@ -180,7 +157,6 @@ def with_row_checks(
         parts = [F.col(_parts(c)) for c in text_date_cols]
         raw_df = raw_df.observe(date_profile, *date_profile_aggregations(text_date_cols, parts))
     typed = [_parsed(raw_df, schema, c, date_orders).alias(f"_t_{c}") for c in names]
-    hashed = [_key_hash(raw_df, schema).alias(KEY_HASH)] if schema.key is not None else []
     staged_df = raw_df.select(
         *[F.col(c) for c in names],
         CORRUPT,
@@ -188,7 +164,6 @@ def with_row_checks(
         *[_parts(c) for c in text_date_cols],
         F.col(ROW_ID),
         *typed,
-        *hashed,
     )
 
     def t(c: str) -> Column:
@@ -231,7 +206,6 @@ def with_row_checks(
         reason.alias(REASON),
         detail.alias(DETAIL),
         F.col(ROW_ID),
-        *[F.col(KEY_HASH) for _ in hashed],
     )
     if schema.references_customers and known_customers_df is not None:
         known_df = known_customers_df.select(
@@ -254,20 +228,8 @@ def with_row_checks(
             F.col(REASON),
             F.col(DETAIL),
             F.col(ROW_ID),
-            *[F.col(KEY_HASH) for _ in hashed],
         )
-    if schema.key is None:
-        is_candidate = F.lit(False)
-    elif duplicate_key_hashes_df is None:
-        is_candidate = is_valid
-    else:
-        hashes_df = duplicate_key_hashes_df.select(
-            F.col(KEY_HASH).alias("_duplicated_hash"), F.lit(True).alias("_is_duplicated")
-        )
-        checked_df = checked_df.join(
-            hashes_df, on=checked_df[KEY_HASH] == hashes_df["_duplicated_hash"], how="left"
-        )
-        is_candidate = is_valid & F.col("_is_duplicated").isNotNull()
+    is_candidate = is_valid if schema.key is not None else F.lit(False)
     return checked_df.select(
         *[F.col(c) for c in names],
         F.when(~is_valid | is_candidate, raw_record).alias(RAW),
@@ -284,18 +246,20 @@ def candidate_records(
     """`_row_id`, `_raw_record` and `_is_same_row` of the rows of `raw_df` picked by
     `candidates_df` (`_row_id`, `_key_hash`), from another pass over `raw_df`'s scan.
 
-    `_is_same_row` is whether the row's id still hashes to the `_key_hash` picked: false (or a
-    picked row missing) means the source changed since the pass that gave the row ids.
+    `_is_same_row` is whether the row's typed id still hashes (`key_hash`) to the one picked:
+    false (or a picked row missing) means the source changed since the pass that gave the ids.
     """
     rows_df = with_row_ids(raw_df)
     picked_df = candidates_df.select(
         F.col(ROW_ID).alias("_picked_id"), F.col(KEY_HASH).alias("_picked_hash")
     )
     joined_df = rows_df.join(picked_df, on=rows_df[ROW_ID] == picked_df["_picked_id"])
+    assert schema.key is not None
+    typed_key = _parsed(joined_df, schema, schema.key, {})
     return joined_df.select(
         F.col(ROW_ID),
         raw_record.alias(RAW),
-        F.coalesce(_key_hash(joined_df, schema) == F.col("_picked_hash"), F.lit(False)).alias(
+        F.coalesce(key_hash(typed_key) == F.col("_picked_hash"), F.lit(False)).alias(
             "_is_same_row"
         ),
     )
