@@ -57,7 +57,7 @@ BROADCAST_ROWS = 5_000_000
 broadcast to the scan of a source instead of shuffling the source (tens of MB at worst)."""
 
 FIRST_ROWS = 10_000
-"""Rows per file split that the first look reads for day/month dates (see `validate_dataset`)."""
+"""Rows the first look reads for day/month dates (see `_first_look`)."""
 
 
 @dataclass
@@ -211,10 +211,10 @@ def _first_look(
 ) -> tuple[dict[str, DateOrder | None], list[str]]:
     """The day/month orders of a source's text date columns, and which are still pending.
 
-    Given an explicit order, that. Else the first rows of each file split are looked at: when
-    no column shows a day/month value there (ISO dates, say), the orders are left pending, to be
-    settled from counts taken while the rows are staged; when one does, the whole of those
-    columns is profiled now (`raw` should read only the columns it needs).
+    Given an explicit order, that. Else up to FIRST_ROWS rows from the start of the file splits
+    are looked at: when no column shows a day/month value there (ISO dates, say), the orders are
+    left pending, to be settled from counts taken while the rows are staged; when one does, the
+    whole of those columns is profiled now (`raw` should read only the columns it needs).
     """
     text_dates = _text_date_columns(raw)
     if explicit is not None or not text_dates:
