@@ -85,16 +85,19 @@ class ValidatedSource:
         for df in self.persisted:
             df.unpersist()
 
-    def checked_df(self, date_profile: Observation | None = None) -> DataFrame:
-        """The one pass over the raw rows: `with_row_checks` with the duplicates left to be
-        found among its written rows; `date_profile` observes what decides the pending orders."""
+    def checked_df(
+        self, date_profile: Observation | None = None, *, defer_duplicates: bool = True
+    ) -> DataFrame:
+        """The one pass over the raw rows: `with_row_checks`, by default with the duplicates
+        left to be found among its written rows; `date_profile` observes what decides the
+        pending orders."""
         return with_row_checks(
             self.raw.df,
             self.raw.schema,
             self.date_orders,
             self.known_customers_df,
             raw_record=self.raw.raw_record,
-            defer_duplicates=True,
+            defer_duplicates=defer_duplicates,
             date_profile=date_profile,
         )
 
@@ -126,14 +129,7 @@ class ValidatedSource:
         first. Every valid row is a duplicate candidate: for small sources and tests."""
         if self.pending_date_columns:
             self._settle(profile_date_columns(self.raw.df, self.pending_date_columns))
-        checked_df = with_row_checks(
-            self.raw.df,
-            self.raw.schema,
-            self.date_orders,
-            self.known_customers_df,
-            raw_record=self.raw.raw_record,
-        )
-        return with_duplicates(checked_df, self.raw.schema)
+        return with_duplicates(self.checked_df(defer_duplicates=False), self.raw.schema)
 
     @property
     def accepted_df(self) -> DataFrame:

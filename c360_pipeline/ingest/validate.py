@@ -221,22 +221,15 @@ def with_row_checks(
             F.when(unknown, F.lit("customer_id")).otherwise(F.col(DETAIL)).alias(DETAIL),
         )
     is_valid = F.col(REASON).isNull()
-    if defer_duplicates:
-        return checked_df.select(
-            *[F.col(c) for c in names],
-            F.when(~is_valid, raw_record).alias(RAW),
-            F.col(REASON),
-            F.col(DETAIL),
-            F.col(ROW_ID),
-        )
-    is_candidate = is_valid if schema.key is not None else F.lit(False)
+    has_candidates = schema.key is not None and not defer_duplicates
+    is_candidate = is_valid if has_candidates else F.lit(False)
     return checked_df.select(
         *[F.col(c) for c in names],
         F.when(~is_valid | is_candidate, raw_record).alias(RAW),
         F.col(REASON),
         F.col(DETAIL),
         F.col(ROW_ID),
-        is_candidate.alias(IS_DUPLICATE_CANDIDATE),
+        *([] if defer_duplicates else [is_candidate.alias(IS_DUPLICATE_CANDIDATE)]),
     )
 
 

@@ -31,6 +31,15 @@ def _validated(spark: SparkSession, raw: Path, **kwargs: object) -> dict[str, Va
     return validate_dataset(spark, find_sources(spark, str(raw)), **kwargs)  # type: ignore[arg-type]
 
 
+def _first_look_sees_one_row(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows: str
+) -> ValidatedSource:
+    """The transactions `rows`, validated by a first look that reads only the first row."""
+    monkeypatch.setattr(dataset, "FIRST_ROWS", 1)
+    _write(tmp_path / "raw", "transactions", HEADER + rows)
+    return _validated(spark, tmp_path / "raw")["transactions"]
+
+
 def _stage(spark: SparkSession, source: ValidatedSource, tmp_path: Path) -> StagedSource:
     return stage_source(spark, source, str(tmp_path / "staging" / source.raw.schema.name))
 
@@ -74,13 +83,10 @@ def test_day_month_dates_in_the_first_rows_are_profiled_first(
 def test_day_month_dates_after_the_first_rows_are_checked_again(
     spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(dataset, "FIRST_ROWS", 1)
-    _write(
-        tmp_path / "raw",
-        "transactions",
-        HEADER + "t1,c1,2024-03-05,1.00\nt2,c1,25/03/2025,2.00\nt3,c1,03/04/2025,-3.00\n",
-    )
-    source = _validated(spark, tmp_path / "raw")["transactions"]
+    source = _first_look_sees_one_row(
+        spark, tmp_path, monkeypatch,
+        "t1,c1,2024-03-05,1.00\nt2,c1,25/03/2025,2.00\nt3,c1,03/04/2025,-3.00\n",
+    )  # fmt: skip
     assert source.pending_date_columns == ["transaction_date"]
 
     staged = _stage(spark, source, tmp_path)
@@ -99,13 +105,10 @@ def test_day_month_dates_after_the_first_rows_are_checked_again(
 def test_undecidable_dates_after_the_first_rows_fail_clearly(
     spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(dataset, "FIRST_ROWS", 1)
-    _write(
-        tmp_path / "raw",
-        "transactions",
-        HEADER + "t1,c1,2024-03-05,1.00\nt2,c1,03/04/2025,2.00\nt3,c1,05/06/2025,3.00\n",
-    )
-    source = _validated(spark, tmp_path / "raw")["transactions"]
+    source = _first_look_sees_one_row(
+        spark, tmp_path, monkeypatch,
+        "t1,c1,2024-03-05,1.00\nt2,c1,03/04/2025,2.00\nt3,c1,05/06/2025,3.00\n",
+    )  # fmt: skip
     with pytest.raises(DateOrderError, match="--date-order"):
         _stage(spark, source, tmp_path)
 
