@@ -52,6 +52,13 @@ BANDS: tuple[tuple[str, float | None], ...] = (("Low", 0.3), ("Medium", 0.6), ("
 NO_PURCHASES = "No Purchases"
 MIN_CLASS_ROWS = 10
 """Fewer churners or stayers than this in the training rows: the model is skipped."""
+TRAIN_PARTITIONS = 1
+"""The (at most `train_max_rows`) training rows are fitted from this many partitions. Each
+boosting round and optimiser step is a Spark job over them, and at tens of thousands of rows a
+job's cost is its tasks' scheduling, not their work: one partition instead of 4 cut the two fits
+from 18.5 and 11.5 s to 12.5 and 4.5 s at 1M customers (in one warm JVM), with the same test
+ROC AUC to 1e-4. The logistic regression's optimum does not depend on it; the trees' split
+candidates (quantiles of a sample of the rows) do, a little."""
 
 
 @dataclass(frozen=True)
@@ -478,7 +485,7 @@ def train_churn_model(frames: ChurnFrames, settings: ChurnSettings) -> ChurnMode
                 F.xxhash64(F.lit(settings.seed + 1), F.col("customer_id")), F.lit(10**6)
             )
             train_df = train_df.where(sample < keep_per_million)
-        train_df = train_df.persist()
+        train_df = train_df.coalesce(TRAIN_PARTITIONS).persist()
         validation_df = labelled_df.where(F.col("_split") == "validation")
         test_df = labelled_df.where(F.col("_split") == "test")
 
@@ -489,9 +496,19 @@ def train_churn_model(frames: ChurnFrames, settings: ChurnSettings) -> ChurnMode
             scored = model.transform(validation_df).withColumn(_SCORE, _probability())
             return model, binary_metrics(scored, _SCORE), seconds
 
-        # Both candidates at once: their many small jobs leave the cores idle between them.
-        with ThreadPoolExecutor(max_workers=len(MODEL_TYPES)) as pool:
+        def p_alive_baseline() -> dict[str, Any]:
+            try:
+                baseline_df, baseline_info = _p_alive_baseline(labelled_df, test_df)
+                return {**binary_metrics(baseline_df, _SCORE), **baseline_info}
+            except (BtydFitError, ValueError) as exc:
+                return {"skipped": f"BG/NBD fit at the cutoff failed: {exc}"}
+
+        # Both candidates and the baseline at once: the fits' many small jobs leave the cores
+        # idle between them, and the baseline's BG/NBD fit is mostly Python on the driver.
+        with ThreadPoolExecutor(max_workers=len(MODEL_TYPES) + 1) as pool:
+            baseline_future = pool.submit(p_alive_baseline)
             outcomes = dict(zip(MODEL_TYPES, pool.map(fit_and_validate, MODEL_TYPES), strict=True))
+            baseline = baseline_future.result()
         fitted = {name: outcome[0] for name, outcome in outcomes.items()}
         validation = {name: outcome[1] for name, outcome in outcomes.items()}
         fit_seconds = {name: outcome[2] for name, outcome in outcomes.items()}
@@ -503,11 +520,6 @@ def train_churn_model(frames: ChurnFrames, settings: ChurnSettings) -> ChurnMode
         model = fitted[chosen]
         test_scored = model.transform(test_df).withColumn(_SCORE, _probability())
         test_metrics = binary_metrics(test_scored, _SCORE)
-        try:
-            baseline_df, baseline_info = _p_alive_baseline(labelled_df, test_df)
-            baseline = {**binary_metrics(baseline_df, _SCORE), **baseline_info}
-        except (BtydFitError, ValueError) as exc:
-            baseline = {"skipped": f"BG/NBD fit at the cutoff failed: {exc}"}
         report = {
             "type": chosen,
             "label": f"no purchase in the {settings.window_days} days after the cutoff",
