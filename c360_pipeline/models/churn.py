@@ -568,11 +568,12 @@ def _params(model_type: str, settings: ChurnSettings) -> dict[str, Any]:
 def score_customers(model: ChurnModel, scoring_df: DataFrame) -> DataFrame:
     """customer_id, churn_probability and churn_risk_band of every purchasing customer."""
     scored_df = model.model.transform(model_inputs(scoring_df))
-    probability = _probability()
-    return scored_df.select(
+    # Two selects: the band reads the probability column instead of converting the vector again
+    # (Spark does not merge projections that would repeat a UDF).
+    return scored_df.select("customer_id", _probability().alias("churn_probability")).select(
         "customer_id",
-        probability.alias("churn_probability"),
-        risk_band(probability).alias("churn_risk_band"),
+        "churn_probability",
+        risk_band(F.col("churn_probability")).alias("churn_risk_band"),
     )
 
 
