@@ -139,8 +139,8 @@ def with_row_checks(
     evaluated for those rows alone, so its inputs are carried through the checks instead of its
     value.
 
-    `defer_duplicates`: mark no candidate (and keep no raw record for valid rows), for the
-    duplicates to be found afterwards among the written rows (`ingest.staging`).
+    `defer_duplicates`: leave `_is_duplicate_candidate` out (and keep no raw record for valid
+    rows), for the duplicates to be found afterwards among the written rows (`ingest.staging`).
     `date_profile`: observe on it, as the rows go by, the `date_profile_aggregations` of the
     text date columns.
     """
