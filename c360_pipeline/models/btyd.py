@@ -310,12 +310,16 @@ def expected_purchases(
     with np.errstate(all="ignore"):
         hyp_a, hyp_b, hyp_c = r + x, b + x, a + b + x - 1.0
         z = t_arr / (alpha + age + t_arr)
+        hyp_a, hyp_b, hyp_c, z = np.broadcast_arrays(hyp_a, hyp_b, hyp_c, z)
         ln_hyp = np.log(hyp2f1(hyp_a, hyp_b, hyp_c, z))
-        # Euler's transformation of 2F1, for where the direct series overflows.
-        ln_hyp_alt = np.log(hyp2f1(hyp_c - hyp_a, hyp_c - hyp_b, hyp_c, z)) + (
-            hyp_c - hyp_a - hyp_b
-        ) * np.log1p(-z)
-        ln_hyp = np.where(np.isinf(ln_hyp), ln_hyp_alt, ln_hyp)
+        # Euler's transformation of 2F1, for where the direct series overflows: evaluated
+        # there alone, as hyp2f1 is most of a prediction's cost (CLV calls this 13 times).
+        overflow = np.isinf(ln_hyp)
+        if overflow.any():
+            oa, ob, oc, oz = (v[overflow] for v in (hyp_a, hyp_b, hyp_c, z))
+            ln_hyp = np.array(ln_hyp, dtype=np.float64)
+            euler = (oc - oa - ob) * np.log1p(-oz)
+            ln_hyp[overflow] = np.log(hyp2f1(oc - oa, oc - ob, oc, oz)) + euler
         first = (a + b + x - 1.0) / (a - 1.0)
         second = 1.0 - np.exp(ln_hyp + (r + x) * np.log((alpha + age) / (alpha + t_arr + age)))
         dropout_odds = (a / (b + np.maximum(x, 1.0) - 1.0)) * ((alpha + age) / (alpha + t_x)) ** (

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import integrate, optimize
+from scipy.special import hyp2f1
 
 from c360_pipeline.models import btyd
 from c360_pipeline.models.btyd import BgNbdFit, BtydFitError, GammaGammaFit
@@ -374,6 +375,39 @@ def test_expected_average_value_without_repeat_is_the_population_mean() -> None:
     value = btyd.expected_average_value(params, [0, 0, 3], [0.0, np.nan, 40.0])
     assert value[:2] == pytest.approx([6.0 * 15.0 / 3.0] * 2)
     assert 30.0 < value[2] < 40.0
+
+
+def _log_hyp2f1_by_series(a: float, b: float, c: float, z: float, terms: int = 200_000) -> float:
+    """ln 2F1(a, b; c; z) summed term by term in log space (no overflow, unlike scipy's)."""
+    n = np.arange(terms, dtype=np.float64)
+    steps = np.log(a + n) + np.log(b + n) - np.log(c + n) - np.log1p(n) + math.log(z)
+    log_terms = np.concatenate([[0.0], np.cumsum(steps)])
+    assert log_terms[-1] < log_terms.max() - 50  # the series has converged
+    peak = log_terms.max()
+    return float(peak + math.log(np.exp(log_terms - peak).sum()))
+
+
+def test_expected_purchases_where_the_direct_series_overflows() -> None:
+    # A heavy buyer with a short history: ln 2F1 is about 1,100, beyond a float64.
+    params = CDNOW_PUBLISHED
+    r, alpha, a, b = (params[name] for name in ("r", "alpha", "a", "b"))
+    x, t_x, age, t = 500.0, 1.9, 2.0, 52.0
+    hyp_a, hyp_b, hyp_c, z = r + x, b + x, a + b + x - 1.0, t / (alpha + age + t)
+    assert np.isinf(hyp2f1(hyp_a, hyp_b, hyp_c, z))
+    ln_hyp = _log_hyp2f1_by_series(hyp_a, hyp_b, hyp_c, z)
+    second = 1.0 - math.exp(ln_hyp + (r + x) * math.log((alpha + age) / (alpha + t + age)))
+    dropout_odds = a / (b + x - 1.0) * ((alpha + age) / (alpha + t_x)) ** (r + x)
+    expected = (a + b + x - 1.0) / (a - 1.0) * second / (1.0 + dropout_odds)
+
+    # Rows that overflow and rows that do not, side by side: each gets its own value.
+    actual = btyd.expected_purchases(
+        params, t, [2.0, x, np.nan, x], [30.4, t_x, 5.0, t_x], [38.9, age, 40.0, age]
+    )
+    alone = btyd.expected_purchases(params, t, [2.0], [30.4], [38.9])
+    assert actual[1] == pytest.approx(expected, rel=1e-9)
+    assert actual[3] == actual[1]
+    assert actual[0] == alone[0]
+    assert np.isnan(actual[2])
 
 
 def test_clv_is_the_discounted_sum_of_monthly_increments() -> None:
