@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ from typing import Any
 
 import structlog
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from c360_pipeline import snapshots, writers
@@ -71,6 +72,7 @@ from c360_pipeline.transforms.purchases import (
     build_daily_purchases,
     build_purchase_summary,
     build_transactions_fact,
+    mask_channels,
 )
 from c360_pipeline.transforms.rfm import measure_rfm_thresholds, with_rfm_scores
 
@@ -492,8 +494,13 @@ def _build_tables(
         # aggregation below runs without a shuffle of its own.
         buckets = int(spark.conf.get("spark.sql.shuffle.partitions") or 1)
         sorted_by = ("customer_id", "transaction_date")
+        # The channels, seen as the rows are written, let the customer categories record
+        # each customer's channels as bits (no pass of their own over the transactions).
+        channels_seen = Observation(f"c360_channels_{uuid.uuid4().hex}")
         fact_df = writers.write_bucketed_table(
-            build_transactions_fact(transactions_df, products_df, as_of),
+            build_transactions_fact(transactions_df, products_df, as_of).observe(
+                channels_seen, F.collect_set("channel").alias("channels")
+            ),
             path("transactions"),
             catalog_table("transactions"),
             bucket_by="customer_id",
@@ -506,6 +513,7 @@ def _build_tables(
             "sorted_by": list(sorted_by),
         }
         tables["transactions"] = info["rows"] = writers.count_rows(spark, path("transactions"))
+        channels = mask_channels(channels_seen.get["channels"])
 
     with stages.stage("customer_summary") as info:
         daily_df = build_daily_purchases(fact_df)
@@ -607,11 +615,11 @@ def _build_tables(
 
     with stages.stage("customer_360") as info:
         # Per customer and category, once: preferences here, baskets and insights below.
-        customer_categories_df = keep(build_customer_categories(fact_df))
+        customer_categories_df = keep(build_customer_categories(fact_df, channels))
         customer_360_df = build_customer_360(
             build_customer_profiles(customers_df, summary_df),
             rfm_df,
-            build_category_preferences(fact_df, customer_categories_df),
+            build_category_preferences(fact_df, customer_categories_df, channels),
             clv_df,
             engagement_df,
             build_support_summary(support_src, as_of) if support_src is not None else None,

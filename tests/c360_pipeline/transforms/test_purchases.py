@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from chispa import assert_approx_df_equality, assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
 from c360_pipeline.transforms.purchases import (
+    MAX_MASK_CHANNELS,
     build_category_preferences,
     build_customer_categories,
     build_daily_purchases,
     build_purchase_summary,
     build_transactions_fact,
+    mask_channels,
 )
 
 PRECISION = 1e-9
@@ -281,7 +284,16 @@ def _check_calibration_columns(spark: SparkSession, daily_df: DataFrame) -> None
     )
 
 
-def test_category_preferences(spark: SparkSession) -> None:
+def test_mask_channels_are_sorted_and_distinct_up_to_63() -> None:
+    assert mask_channels(["web", None, "app", "web", "Store"]) == ("Store", "app", "web")
+    assert mask_channels([]) == ()
+    many = [f"channel {i:02d}" for i in range(MAX_MASK_CHANNELS)]
+    assert mask_channels(many) == tuple(many)
+    assert mask_channels([*many, "one more"]) is None
+
+
+@pytest.mark.parametrize("from_masks", [False, True], ids=["from-transactions", "from-masks"])
+def test_category_preferences(spark: SparkSession, from_masks: bool) -> None:
     def sale(
         tid: str, customer: str, amount: float, category: str | None, channel: str | None
     ) -> tuple[object, ...]:
@@ -305,7 +317,10 @@ def test_category_preferences(spark: SparkSession) -> None:
         FACT_SCHEMA,
     )
 
-    actual_df = build_category_preferences(fact_df, build_customer_categories(fact_df))
+    channels = mask_channels(row.channel for row in fact_df.collect()) if from_masks else None
+    categories_df = build_customer_categories(fact_df, channels)
+    assert ("channel_mask" in categories_df.columns) == from_masks
+    actual_df = build_category_preferences(fact_df, categories_df, channels)
 
     expected_df = spark.createDataFrame(
         [
