@@ -294,7 +294,8 @@ def build_category_preferences(
     `channel_mask` when it was built with `channels` (the same list goes here), else from the
     transactions themselves: grouped by customer and channel, they reduce at once to a few rows
     per customer (and, clustered by customer, without a shuffle), but that is a pass over every
-    transaction (about 13 task-seconds at 1M customers).
+    transaction (categories and preferences took 16.4-17.5 s with masks and 20.1-22.0 s without
+    at 1M customers, in one warm JVM).
     """
     if channels is not None:
         return _preferences_from_masks(customer_categories_df, channels)

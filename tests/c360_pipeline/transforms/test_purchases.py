@@ -332,3 +332,37 @@ def test_category_preferences(spark: SparkSession, from_masks: bool) -> None:
         PREFERENCES_SCHEMA,
     )
     assert_df_equality(expected_df, actual_df, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_category_preferences_from_masks_without_any_channel(spark: SparkSession) -> None:
+    fact_df = spark.createDataFrame(
+        [
+            (
+                "t1",
+                "c1",
+                date(2024, 6, 1),
+                10.0,
+                1,
+                None,
+                "Books",
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+            ),
+            ("t2", "c2", date(2024, 6, 1), 5.0, 1, None, None, None, None, None, None, None, None),
+        ],
+        FACT_SCHEMA,
+    )
+    channels = mask_channels(row.channel for row in fact_df.collect())
+    assert channels == ()
+
+    actual_df = build_category_preferences(
+        fact_df, build_customer_categories(fact_df, channels), channels
+    )
+
+    # c2 has neither a named category nor a channel: no row, as without masks.
+    expected_df = spark.createDataFrame([("c1", "Books", 1, None, 0)], PREFERENCES_SCHEMA)
+    assert_df_equality(expected_df, actual_df, ignore_row_order=True, ignore_nullable=True)
