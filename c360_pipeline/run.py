@@ -67,11 +67,13 @@ from c360_pipeline.transforms.engagement import (
     build_support_summary,
 )
 from c360_pipeline.transforms.purchases import (
+    UNKNOWN_CATEGORY,
     build_category_preferences,
     build_customer_categories,
     build_daily_purchases,
     build_purchase_summary,
     build_transactions_fact,
+    days_by_raw_category,
     mask_channels,
 )
 from c360_pipeline.transforms.rfm import measure_rfm_thresholds, with_rfm_scores
@@ -489,17 +491,24 @@ def _build_tables(
     products_df = accepted_df("products")
     customers_df = accepted_df("customers")
     with stages.stage("transactions") as info:
-        # Bucketed by customer (each file sorted by customer and date): the layout a
+        # Bucketed by customer (each file sorted by customer, date and category): the layout a
         # per-customer lookup wants, and read back through the catalog, every per-customer
-        # aggregation below runs without a shuffle of its own.
+        # aggregation below runs without a shuffle of its own, and those by customer and day
+        # (and category) stream over the sorted rows.
         buckets = int(spark.conf.get("spark.sql.shuffle.partitions") or 1)
-        sorted_by = ("customer_id", "transaction_date")
-        # The channels, seen as the rows are written, let the customer categories record
-        # each customer's channels as bits (no pass of their own over the transactions).
-        channels_seen = Observation(f"c360_channels_{uuid.uuid4().hex}")
+        sorted_by = ("customer_id", "transaction_date", "category")
+        # Seen as the rows are written: the channels let the customer categories record each
+        # customer's channels as bits (no pass of their own over the transactions), and the
+        # null and 'Unknown' categories whether their day rows may go by the raw category.
+        fact_seen = Observation(f"c360_fact_{uuid.uuid4().hex}")
         fact_df = writers.write_bucketed_table(
             build_transactions_fact(transactions_df, products_df, as_of).observe(
-                channels_seen, F.collect_set("channel").alias("channels")
+                fact_seen,
+                F.collect_set("channel").alias("channels"),
+                F.count(F.when(F.col("category").isNull(), 1)).alias("null_categories"),
+                F.count(F.when(F.col("category") == UNKNOWN_CATEGORY, 1)).alias(
+                    "unknown_categories"
+                ),
             ),
             path("transactions"),
             catalog_table("transactions"),
@@ -513,7 +522,11 @@ def _build_tables(
             "sorted_by": list(sorted_by),
         }
         tables["transactions"] = info["rows"] = writers.count_rows(spark, path("transactions"))
-        channels = mask_channels(channels_seen.get["channels"])
+        seen = fact_seen.get
+        channels = mask_channels(seen["channels"])
+        raw_category_days = days_by_raw_category(
+            seen["null_categories"], seen["unknown_categories"]
+        )
 
     with stages.stage("customer_summary") as info:
         daily_df = build_daily_purchases(fact_df)
@@ -615,7 +628,9 @@ def _build_tables(
 
     with stages.stage("customer_360") as info:
         # Per customer and category, once: preferences here, baskets and insights below.
-        customer_categories_df = keep(build_customer_categories(fact_df, channels))
+        customer_categories_df = keep(
+            build_customer_categories(fact_df, channels, raw_category_days=raw_category_days)
+        )
         customer_360_df = build_customer_360(
             build_customer_profiles(customers_df, summary_df),
             rfm_df,

@@ -236,8 +236,18 @@ def _channel_bit(channels: Sequence[str]) -> Column:
     return bit
 
 
+def days_by_raw_category(null_categories: int, unknown_categories: int) -> bool:
+    """Whether `build_customer_categories` may take its per-day rows by the raw category, given
+    how many transactions have a null category and how many the literal 'Unknown': yes unless
+    there are both (a customer's day with both would then count twice in 'Unknown')."""
+    return null_categories == 0 or unknown_categories == 0
+
+
 def build_customer_categories(
-    transactions_fact_df: DataFrame, channels: Sequence[str] | None = None
+    transactions_fact_df: DataFrame,
+    channels: Sequence[str] | None = None,
+    *,
+    raw_category_days: bool = False,
 ) -> DataFrame:
     """One row per customer and category ('Unknown' for a null category): what the category
     preferences, the baskets and the category insights need, in one pass over the transactions
@@ -251,14 +261,23 @@ def build_customer_categories(
     `channels`: every channel of the transactions (`mask_channels`). Given, the rows also get
     `channel_mask`, bit i set when channels[i] was used (null when no row had a channel), from
     which `build_category_preferences` takes the channels used without a pass of its own.
+
+    `raw_category_days`: take the per-day rows by (customer, day, raw category) and merge null
+    into 'Unknown' after, which is right when no customer's day has both
+    (`days_by_raw_category`). Over transactions clustered by customer and sorted by customer,
+    day and category (the pipeline's fact), Spark then aggregates the day rows as they stream
+    by instead of in a hash table of every customer-day of a bucket: 5.7-6.6 s instead of
+    10.2-12.5 s (JVM CPU 10.7-12.6 s instead of 19.7-24.2 s) at 1M customers, in one warm JVM.
     """
     named = F.col("category").isNotNull()
     masks = [] if channels is None else [F.bit_or(_channel_bit(channels)).alias("channel_mask")]
-    by_day_df = transactions_fact_df.groupBy(
-        "customer_id",
-        F.coalesce(F.col("category"), F.lit(UNKNOWN_CATEGORY)).alias("category"),
-        "transaction_date",
-    ).agg(
+    category = F.coalesce(F.col("category"), F.lit(UNKNOWN_CATEGORY)).alias("category")
+    day_keys: list[Column | str] = (
+        ["customer_id", "transaction_date", "category"]
+        if raw_category_days
+        else ["customer_id", category, "transaction_date"]
+    )
+    by_day_df = transactions_fact_df.groupBy(*day_keys).agg(
         F.sum("amount").alias("revenue"),
         F.count(F.lit(1)).alias("orders"),
         F.sum("quantity").alias("units"),
@@ -268,7 +287,7 @@ def build_customer_categories(
         F.sum(F.when(named, F.col("amount"))).alias("named_revenue"),
         *masks,
     )
-    return by_day_df.groupBy("customer_id", "category").agg(
+    return by_day_df.groupBy("customer_id", category if raw_category_days else "category").agg(
         F.sum("revenue").alias("revenue"),
         F.sum("orders").alias("orders"),
         F.sum("units").alias("units"),

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 from chispa import assert_approx_df_equality, assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
+from c360_pipeline import writers
 from c360_pipeline.transforms.purchases import (
     MAX_MASK_CHANNELS,
     build_category_preferences,
@@ -16,6 +19,7 @@ from c360_pipeline.transforms.purchases import (
     build_daily_purchases,
     build_purchase_summary,
     build_transactions_fact,
+    days_by_raw_category,
     mask_channels,
 )
 
@@ -366,3 +370,116 @@ def test_category_preferences_from_masks_without_any_channel(spark: SparkSession
     # c2 has neither a named category nor a channel: no row, as without masks.
     expected_df = spark.createDataFrame([("c1", "Books", 1, None, 0)], PREFERENCES_SCHEMA)
     assert_df_equality(expected_df, actual_df, ignore_row_order=True, ignore_nullable=True)
+
+
+CATEGORIES_SCHEMA = (
+    "customer_id string, category string, revenue double, orders long, units long, "
+    "gross_margin double, costed_revenue double, purchase_days long, first_date date, "
+    "last_date date, named_orders long, named_revenue double"
+)
+
+
+def _sale(
+    tid: str, customer: str, day: int, amount: float, quantity: int | None,
+    category: str | None, margin: float | None,
+) -> tuple[object, ...]:  # fmt: skip
+    return (tid, customer, date(2024, 6, day), amount, quantity, None, category, "online",
+            None, None, None, None, margin)  # fmt: skip
+
+
+@pytest.mark.parametrize("raw_category_days", [False, True], ids=["coalesced", "raw"])
+def test_customer_categories(spark: SparkSession, raw_category_days: bool) -> None:
+    fact_df = spark.createDataFrame(
+        [
+            # c1 Books: two rows on day 1 and one on day 3 -> 2 purchase days; one margin unknown
+            _sale("t1", "c1", 1, 100.0, 2, "Books", 40.0),
+            _sale("t2", "c1", 1, 20.0, None, "Books", None),
+            _sale("t3", "c1", 3, 30.0, 1, "Books", 10.0),
+            # c1 Toys on day 1 too: a day of its own in Toys
+            _sale("t4", "c1", 1, 50.0, 1, "Toys", 5.0),
+            # c2: no category on two days (one of them twice) -> 'Unknown', not named
+            _sale("t5", "c2", 2, 7.0, 1, None, None),
+            _sale("t6", "c2", 2, 8.0, 3, None, 2.0),
+            _sale("t7", "c2", 9, 5.0, 1, None, 1.0),
+        ],
+        FACT_SCHEMA,
+    )
+
+    actual_df = build_customer_categories(fact_df, raw_category_days=raw_category_days)
+
+    expected_df = spark.createDataFrame(
+        [
+            ("c1", "Books", 150.0, 3, 3, 50.0, 130.0, 2, date(2024, 6, 1), date(2024, 6, 3),
+             3, 150.0),
+            ("c1", "Toys", 50.0, 1, 1, 5.0, 50.0, 1, date(2024, 6, 1), date(2024, 6, 1), 1, 50.0),
+            ("c2", "Unknown", 20.0, 3, 5, 3.0, 13.0, 2, date(2024, 6, 2), date(2024, 6, 9),
+             0, None),
+        ],
+        CATEGORIES_SCHEMA,
+    )  # fmt: skip
+    assert_approx_df_equality(
+        expected_df, actual_df, PRECISION, ignore_row_order=True, ignore_nullable=True
+    )
+
+
+def test_customer_categories_merge_null_and_unknown_days(spark: SparkSession) -> None:
+    # A null category and the literal 'Unknown' on one day: one 'Unknown' purchase day, of
+    # which only the literal's order is named. The raw day rows would count that day twice.
+    fact_df = spark.createDataFrame(
+        [_sale("t1", "c1", 4, 10.0, 1, None, None), _sale("t2", "c1", 4, 6.0, 1, "Unknown", 1.0)],
+        FACT_SCHEMA,
+    )
+    assert not days_by_raw_category(null_categories=1, unknown_categories=1)
+
+    actual_df = build_customer_categories(fact_df)
+
+    expected_df = spark.createDataFrame(
+        [("c1", "Unknown", 16.0, 2, 2, 1.0, 6.0, 1, date(2024, 6, 4), date(2024, 6, 4), 1, 6.0)],
+        CATEGORIES_SCHEMA,
+    )
+    assert_approx_df_equality(
+        expected_df, actual_df, PRECISION, ignore_row_order=True, ignore_nullable=True
+    )
+
+
+def test_days_by_raw_category_unless_both_null_and_unknown() -> None:
+    assert days_by_raw_category(null_categories=0, unknown_categories=0)
+    assert days_by_raw_category(null_categories=5, unknown_categories=0)
+    assert days_by_raw_category(null_categories=0, unknown_categories=3)
+    assert not days_by_raw_category(null_categories=5, unknown_categories=3)
+
+
+def test_day_aggregations_stream_over_the_sorted_fact(spark: SparkSession, tmp_path: Path) -> None:
+    """Over the fact as the pipeline writes it (bucketed by customer, sorted by customer, day
+    and category), the daily purchases and the customer categories' day rows aggregate the
+    sorted rows as they come: no hash table by day, no sort and no shuffle added."""
+    rows = [
+        _sale("t1", "c1", 1, 100.0, 2, "Books", 40.0),
+        _sale("t2", "c1", 1, 50.0, 1, "Toys", 5.0),
+        _sale("t3", "c2", 2, 7.0, 1, None, None),
+        _sale("t4", "c3", 5, 9.0, 1, "Books", 3.0),
+    ]
+    name = "c360_test_sorted_fact"
+    fact_df = writers.write_bucketed_table(
+        spark.createDataFrame(rows, FACT_SCHEMA), str(tmp_path / "fact"), name,
+        bucket_by="customer_id", buckets=2,
+        sort_by=("customer_id", "transaction_date", "category"),
+    )  # fmt: skip
+    try:
+        for df in (
+            build_daily_purchases(fact_df),
+            build_customer_categories(fact_df, raw_category_days=True),
+        ):
+            df.write.format("noop").mode("overwrite").save()  # plans the final query
+            plan = str(df._jdf.queryExecution().executedPlan().toString())
+            assert "Exchange" not in plan
+            assert "Sort [" not in plan
+            day_aggregations = re.findall(r"\w+Aggregate\(keys?=\[[^\]]*transaction_date", plan)
+            assert day_aggregations
+            assert all(a.startswith("SortAggregate") for a in day_aggregations), plan
+        categories = build_customer_categories(fact_df, raw_category_days=True).collect()
+        assert sorted((r.customer_id, r.category, r.purchase_days) for r in categories) == [
+            ("c1", "Books", 1), ("c1", "Toys", 1), ("c2", "Unknown", 1), ("c3", "Books", 1),
+        ]  # fmt: skip
+    finally:
+        writers.drop_catalog_table(spark, name)
