@@ -153,7 +153,7 @@ def build_customer_360(
             "predicted_clv_12m",
         ),
     ]  # fmt: skip
-    nulls = []
+    nulls: list[Column] = []
     optional = [
         (engagement_df, ("app_sessions_30d", "web_sessions_30d", "app_sessions_90d",
                          "web_sessions_90d", "last_digital_date", "is_app_adopter")),
