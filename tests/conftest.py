@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 from c360_pipeline import snapshots
 from c360_pipeline.run import RunOptions, RunResult, run_pipeline
@@ -34,6 +34,12 @@ def spark() -> Iterator[SparkSession]:
     session = build_spark_session(TEST_SPARK_SETTINGS)
     yield session
     session.stop()
+
+
+def executed_plan(df: DataFrame) -> str:
+    """The physical plan `df` runs with (runs it, so that the adaptive plan is final)."""
+    df.write.format("noop").mode("overwrite").save()
+    return str(df._jdf.queryExecution().executedPlan().toString())
 
 
 # Generated datasets shared by the generator and pipeline tests (generated once per run).

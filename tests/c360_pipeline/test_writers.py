@@ -11,6 +11,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from c360_pipeline import writers
+from tests.conftest import executed_plan
 
 ROWS = [
     ("c3", date(2024, 1, 5), 5.0),
@@ -48,11 +49,6 @@ def _assert_sorted_and_whole(files: list[list[tuple[str, date]]]) -> None:
     assert sum(len(rows) for rows in files) == len(ROWS)
 
 
-def _executed_plan(df: DataFrame) -> str:
-    df.write.format("noop").mode("overwrite").save()  # plans the final (adaptive) query
-    return str(df._jdf.queryExecution().executedPlan().toString())
-
-
 def test_write_table_keeps_customers_whole_and_files_sorted(
     spark: SparkSession, tmp_path: Path
 ) -> None:
@@ -84,7 +80,7 @@ def test_bucketed_table_aggregates_by_customer_without_a_shuffle(
         )  # fmt: skip
         for df in (table_df, registered_df):
             totals_df = df.groupBy("customer_id").agg(F.sum("amount").alias("total"))
-            plan = _executed_plan(totals_df)
+            plan = executed_plan(totals_df)
             # No shuffle, and the files' order is known: the aggregation streams over sorted
             # rows (no hash table, and no sort added for it).
             assert "Exchange" not in plan

@@ -22,6 +22,7 @@ from c360_pipeline.transforms.purchases import (
     days_by_raw_category,
     mask_channels,
 )
+from tests.conftest import executed_plan
 
 PRECISION = 1e-9
 AS_OF = date(2024, 6, 30)
@@ -288,6 +289,15 @@ def _check_calibration_columns(spark: SparkSession, daily_df: DataFrame) -> None
     )
 
 
+def _fact_row(
+    tid: str, customer: str, day: int, amount: float, quantity: int | None,
+    category: str | None, margin: float | None, channel: str | None = "online",
+) -> tuple[object, ...]:  # fmt: skip
+    """A transactions fact row of June 2024 (no product, store, region or cost)."""
+    return (tid, customer, date(2024, 6, day), amount, quantity, None, category, channel,
+            None, None, None, None, margin)  # fmt: skip
+
+
 def test_mask_channels_are_sorted_and_distinct_up_to_63() -> None:
     assert mask_channels(["web", None, "app", "web", "Store"]) == ("Store", "app", "web")
     assert mask_channels([]) == ()
@@ -301,8 +311,7 @@ def test_category_preferences(spark: SparkSession, from_masks: bool) -> None:
     def sale(
         tid: str, customer: str, amount: float, category: str | None, channel: str | None
     ) -> tuple[object, ...]:
-        return (tid, customer, date(2024, 6, 1), amount, 1, None, category, channel, None,
-                None, None, None, None)  # fmt: skip
+        return _fact_row(tid, customer, 1, amount, 1, category, None, channel)
 
     fact_df = spark.createDataFrame(
         [
@@ -341,22 +350,8 @@ def test_category_preferences(spark: SparkSession, from_masks: bool) -> None:
 def test_category_preferences_from_masks_without_any_channel(spark: SparkSession) -> None:
     fact_df = spark.createDataFrame(
         [
-            (
-                "t1",
-                "c1",
-                date(2024, 6, 1),
-                10.0,
-                1,
-                None,
-                "Books",
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-            ),
-            ("t2", "c2", date(2024, 6, 1), 5.0, 1, None, None, None, None, None, None, None, None),
+            _fact_row("t1", "c1", 1, 10.0, 1, "Books", None, channel=None),
+            _fact_row("t2", "c2", 1, 5.0, 1, None, None, channel=None),
         ],
         FACT_SCHEMA,
     )
@@ -379,28 +374,20 @@ CATEGORIES_SCHEMA = (
 )
 
 
-def _sale(
-    tid: str, customer: str, day: int, amount: float, quantity: int | None,
-    category: str | None, margin: float | None,
-) -> tuple[object, ...]:  # fmt: skip
-    return (tid, customer, date(2024, 6, day), amount, quantity, None, category, "online",
-            None, None, None, None, margin)  # fmt: skip
-
-
 @pytest.mark.parametrize("raw_category_days", [False, True], ids=["coalesced", "raw"])
 def test_customer_categories(spark: SparkSession, raw_category_days: bool) -> None:
     fact_df = spark.createDataFrame(
         [
             # c1 Books: two rows on day 1 and one on day 3 -> 2 purchase days; one margin unknown
-            _sale("t1", "c1", 1, 100.0, 2, "Books", 40.0),
-            _sale("t2", "c1", 1, 20.0, None, "Books", None),
-            _sale("t3", "c1", 3, 30.0, 1, "Books", 10.0),
+            _fact_row("t1", "c1", 1, 100.0, 2, "Books", 40.0),
+            _fact_row("t2", "c1", 1, 20.0, None, "Books", None),
+            _fact_row("t3", "c1", 3, 30.0, 1, "Books", 10.0),
             # c1 Toys on day 1 too: a day of its own in Toys
-            _sale("t4", "c1", 1, 50.0, 1, "Toys", 5.0),
+            _fact_row("t4", "c1", 1, 50.0, 1, "Toys", 5.0),
             # c2: no category on two days (one of them twice) -> 'Unknown', not named
-            _sale("t5", "c2", 2, 7.0, 1, None, None),
-            _sale("t6", "c2", 2, 8.0, 3, None, 2.0),
-            _sale("t7", "c2", 9, 5.0, 1, None, 1.0),
+            _fact_row("t5", "c2", 2, 7.0, 1, None, None),
+            _fact_row("t6", "c2", 2, 8.0, 3, None, 2.0),
+            _fact_row("t7", "c2", 9, 5.0, 1, None, 1.0),
         ],
         FACT_SCHEMA,
     )
@@ -426,7 +413,10 @@ def test_customer_categories_merge_null_and_unknown_days(spark: SparkSession) ->
     # A null category and the literal 'Unknown' on one day: one 'Unknown' purchase day, of
     # which only the literal's order is named. The raw day rows would count that day twice.
     fact_df = spark.createDataFrame(
-        [_sale("t1", "c1", 4, 10.0, 1, None, None), _sale("t2", "c1", 4, 6.0, 1, "Unknown", 1.0)],
+        [
+            _fact_row("t1", "c1", 4, 10.0, 1, None, None),
+            _fact_row("t2", "c1", 4, 6.0, 1, "Unknown", 1.0),
+        ],
         FACT_SCHEMA,
     )
     assert not days_by_raw_category(null_categories=1, unknown_categories=1)
@@ -454,10 +444,10 @@ def test_day_aggregations_stream_over_the_sorted_fact(spark: SparkSession, tmp_p
     and category), the daily purchases and the customer categories' day rows aggregate the
     sorted rows as they come: no hash table by day, no sort and no shuffle added."""
     rows = [
-        _sale("t1", "c1", 1, 100.0, 2, "Books", 40.0),
-        _sale("t2", "c1", 1, 50.0, 1, "Toys", 5.0),
-        _sale("t3", "c2", 2, 7.0, 1, None, None),
-        _sale("t4", "c3", 5, 9.0, 1, "Books", 3.0),
+        _fact_row("t1", "c1", 1, 100.0, 2, "Books", 40.0),
+        _fact_row("t2", "c1", 1, 50.0, 1, "Toys", 5.0),
+        _fact_row("t3", "c2", 2, 7.0, 1, None, None),
+        _fact_row("t4", "c3", 5, 9.0, 1, "Books", 3.0),
     ]
     name = "c360_test_sorted_fact"
     fact_df = writers.write_bucketed_table(
@@ -470,8 +460,7 @@ def test_day_aggregations_stream_over_the_sorted_fact(spark: SparkSession, tmp_p
             build_daily_purchases(fact_df),
             build_customer_categories(fact_df, raw_category_days=True),
         ):
-            df.write.format("noop").mode("overwrite").save()  # plans the final query
-            plan = str(df._jdf.queryExecution().executedPlan().toString())
+            plan = executed_plan(df)
             assert "Exchange" not in plan
             assert "Sort [" not in plan
             day_aggregations = re.findall(r"\w+Aggregate\(keys?=\[[^\]]*transaction_date", plan)
