@@ -22,9 +22,11 @@ from pyspark.sql import functions as F
 from c360_pipeline import snapshots, writers
 from c360_pipeline.ingest.dataset import (
     FoundSource,
+    attach_known_customers,
     count_raw_rows,
     find_sources,
-    validate_dataset,
+    known_customer_ids,
+    read_dataset,
 )
 from c360_pipeline.ingest.dates import DateOrder
 from c360_pipeline.ingest.readers import RAW
@@ -416,7 +418,7 @@ def _build_tables(
 
     with stages.stage("ingest") as info:
         found = discovered if discovered is not None else find_sources(spark, input_path)
-        validated = validate_dataset(
+        validated = read_dataset(
             spark, found, column_maps=options.column_maps, date_order=options.date_order
         )
         info["sources"] = sorted(found)
@@ -432,17 +434,35 @@ def _build_tables(
         source = validated[name]
         staged_sources[name] = result = stage_source(spark, source, path(f"_staging/{name}"))
         return {
-            "rows_read": count_raw_rows(spark, source.found),
             "accepted": result.accepted,
             "quarantined": sum(result.by_reason.values()),
             "quarantined_by_reason": dict(sorted(result.by_reason.items())),
             "date_orders": {k: v for k, v in result.date_orders.items() if v},
         }
 
+    def by_size(names: list[str]) -> list[str]:
+        """Biggest input first: the long jobs start first and the small ones fill their tail."""
+        return sorted(names, key=lambda n: -sum(f[1] for f in validated[n].found.files))
+
     with stages.stage("validate") as info:
-        # Sources are independent Spark jobs: submitting them together keeps both cores busy
-        # through the many small jobs of the small sources.
-        counts = dict(zip(validated, parallel_map(stage, list(validated)), strict=True))
+        # The sources that reference customers are checked against the known customer ids,
+        # taken from the staged customers rows: those are staged first, so the customers file
+        # is parsed once. The raw row counts (for the conservation check) need no known ids
+        # and fill that first step. Each step's jobs are submitted together, which keeps both
+        # cores busy through the many small jobs of the small sources.
+        first = [n for n in validated if not validated[n].raw.schema.references_customers]
+        rest = by_size([n for n in validated if n not in first])
+        everything = by_size(list(validated))
+        work: list[Callable[[], Any]] = [partial(stage, n) for n in first]
+        work += [partial(count_raw_rows, spark, validated[n].found) for n in everything]
+        done = parallel_map(lambda action: action(), work, workers=len(work))
+        counts = dict(zip(first, done[: len(first)], strict=True))
+        rows_read = dict(zip(everything, done[len(first) :], strict=True))
+        if "customers" in staged_sources:
+            staged_customers_df = staged_sources["customers"].checked_rows_df(spark)
+            attach_known_customers(validated, known_customer_ids(staged_customers_df))
+        counts.update(zip(rest, parallel_map(stage, rest, workers=len(rest)), strict=True))
+        counts = {name: {"rows_read": rows_read[name], **counts[name]} for name in validated}
         for source in validated.values():
             source.release()
         check_conservation(counts)

@@ -222,39 +222,61 @@ def _first_look(
     return {c: p.decide(raw.schema.name, c, None) for c, p in profiles.items()}, []
 
 
-def _known_customers(customers: ValidatedSource) -> tuple[DataFrame, int]:
-    """The distinct ids of the customers rows that pass their row checks, cached.
+def known_customer_ids(checked_df: DataFrame) -> DataFrame:
+    """The distinct customer ids of the customers rows that pass their row checks.
 
-    Duplicated ids do not change the set. Pending date orders of the customers source are
-    settled on the way (and the ids taken again if that decided one).
+    `checked_df`: the customers' checked rows, as `with_row_checks` gives them or as staged.
+    Duplicated ids do not change the set.
     """
-    observation = customers.date_profile_observation()
-    checked_df = customers.checked_df(observation)
-    ids_df = (
+    return (
         checked_df.where(F.col(REASON).isNull() & F.col("customer_id").isNotNull())
         .select("customer_id")
         .distinct()
-        .persist(StorageLevel.MEMORY_AND_DISK)
     )
-    count = ids_df.count()
+
+
+def _known_customers(customers: ValidatedSource) -> DataFrame:
+    """`known_customer_ids` of the customers source, cached, from a pass of its own over the raw
+    rows. Pending date orders of the customers source are settled on the way (and the ids taken
+    again if that decided one)."""
+    observation = customers.date_profile_observation()
+    ids_df = known_customer_ids(customers.checked_df(observation)).persist(
+        StorageLevel.MEMORY_AND_DISK
+    )
+    ids_df.count()
     if observation is not None and customers.settle_date_orders(observation.get):
         ids_df.unpersist()
         return _known_customers(customers)
-    return ids_df, count
+    return ids_df
 
 
-def validate_dataset(
+def attach_known_customers(
+    validated: Mapping[str, ValidatedSource], known_customers_df: DataFrame
+) -> None:
+    """Give every source that references customers the known ids for its unknown-customer
+    check: cached (one id per customer, read by every such source) and, when few enough,
+    broadcast. The sources' `release()` drops the cache once they are staged."""
+    ids_df = known_customers_df
+    if not ids_df.storageLevel.useMemory:
+        ids_df = ids_df.persist(StorageLevel.MEMORY_AND_DISK)
+    known_customers_df = F.broadcast(ids_df) if ids_df.count() <= BROADCAST_ROWS else ids_df
+    for source in validated.values():
+        if source.raw.schema.references_customers:
+            source.known_customers_df = known_customers_df
+            source.persisted = [ids_df]
+
+
+def read_dataset(
     spark: SparkSession,
     found: dict[str, FoundSource],
     *,
     column_maps: dict[str, dict[str, str]] | None = None,
     date_order: DateOrder | None = None,
 ) -> dict[str, ValidatedSource]:
-    """Read every found source and take a first look at it (customers first, for the
-    unknown-customer check): the day/month orders it needs, and the known customer ids.
+    """Read every found source and take a first look at it: the day/month orders it needs.
 
-    The row checks run when the caller stages each source (`ingest.staging`) or reads
-    `validated_df`.
+    The sources that reference customers get no known customer ids here: pass them with
+    `attach_known_customers` before their rows are checked (`validate_dataset` does it all).
     """
     column_maps = column_maps or {}
     unknown_maps = set(column_maps) - set(SOURCES)
@@ -278,17 +300,26 @@ def validate_dataset(
 
     # Header reads and first looks are independent jobs: run them side by side.
     with ThreadPoolExecutor(max_workers=min(4, max(1, len(names)))) as pool:
-        validated = dict(zip(names, pool.map(read_and_look, names), strict=True))
+        return dict(zip(names, pool.map(read_and_look, names), strict=True))
+
+
+def validate_dataset(
+    spark: SparkSession,
+    found: dict[str, FoundSource],
+    *,
+    column_maps: dict[str, dict[str, str]] | None = None,
+    date_order: DateOrder | None = None,
+) -> dict[str, ValidatedSource]:
+    """`read_dataset`, then the known customer ids for the unknown-customer check, from a pass
+    of their own over the customers source.
+
+    The row checks run when the caller stages each source (`ingest.staging`) or reads
+    `validated_df`. (The pipeline stages the customers first instead, and takes the known ids
+    from the staged rows: see `run.py`.)
+    """
+    validated = read_dataset(spark, found, column_maps=column_maps, date_order=date_order)
     if "customers" in validated:
-        # One id per customer, used by every other source: computed once.
-        known_customers_df, count = _known_customers(validated["customers"])
-        persisted = [known_customers_df]
-        if count <= BROADCAST_ROWS:
-            known_customers_df = F.broadcast(known_customers_df)
-        for source in validated.values():
-            if source.raw.schema.references_customers:
-                source.known_customers_df = known_customers_df
-                source.persisted = persisted
+        attach_known_customers(validated, _known_customers(validated["customers"]))
     return validated
 
 

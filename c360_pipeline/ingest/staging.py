@@ -64,6 +64,11 @@ class StagedSource:
     def candidates_path(self) -> str:
         return f"{self.path}_candidates"
 
+    def checked_rows_df(self, spark: SparkSession) -> DataFrame:
+        """The staged rows as written: typed columns, `_reason` (duplicates not yet settled),
+        `_detail`, `_row_id`, and `_raw_record` for the quarantined rows only."""
+        return spark.read.parquet(self.path)
+
     def validated_df(self, spark: SparkSession) -> DataFrame:
         """Every row read, typed, with `_raw_record`, `_reason` and `_detail` (duplicates
         settled)."""

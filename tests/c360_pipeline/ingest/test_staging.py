@@ -134,6 +134,42 @@ def test_a_customer_known_only_by_a_late_day_first_date_is_known(
     assert (transactions.accepted, transactions.by_reason) == (2, {})
 
 
+def test_known_customers_from_the_staged_customers(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pipeline's path: customers staged first, the known ids taken from their staged rows."""
+    monkeypatch.setattr(dataset, "FIRST_ROWS", 1)
+    raw = tmp_path / "raw"
+    _write(
+        raw,
+        "customers",
+        "customer_id,name,email,signup_date\n"
+        "c1,Ann,ann@example.com,2024-01-02\n"
+        "c2,Bob,bob@example.com,25/03/2024\n"  # known only once the late date decides dmy
+        "c3,Cy,cy@example.com,not a date\n"  # quarantined: not a known customer
+        "c1,Ann,ann@example.com,2024-01-02\n",  # a duplicate: c1 is still known
+    )
+    _write(
+        raw,
+        "transactions",
+        HEADER + "t1,c1,2024-03-05,1.00\nt2,c2,2024-04-06,2.00\nt3,c3,2024-04-07,3.00\n"
+        "t4,c4,2024-04-08,4.00\n",
+    )
+    validated = dataset.read_dataset(spark, find_sources(spark, str(raw)))
+    assert validated["transactions"].known_customers_df is None
+
+    customers = _stage(spark, validated["customers"], tmp_path)
+    known_df = dataset.known_customer_ids(customers.checked_rows_df(spark))
+    dataset.attach_known_customers(validated, known_df)
+    transactions = _stage(spark, validated["transactions"], tmp_path)
+
+    assert customers.by_reason == {"duplicate_id": 1, "invalid_date": 1}
+    assert (transactions.accepted, transactions.by_reason) == (2, {"unknown_customer": 2})
+    unknown = transactions.validated_df(spark).where(F.col("_reason") == "unknown_customer")
+    assert sorted(r.transaction_id for r in unknown.collect()) == ["t3", "t4"]
+    validated["transactions"].release()
+
+
 def test_duplicated_ids_keep_the_first_raw_record_and_quarantine_the_rest(
     spark: SparkSession, tmp_path: Path
 ) -> None:
