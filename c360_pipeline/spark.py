@@ -49,6 +49,11 @@ def spark_conf(settings: PipelineSettings) -> dict[str, str]:
     # Spark's hugeMethodLimit lowered, per-operator code that copies every row between steps).
     # Compiling huge methods makes the staging pass 25% faster (34 vs 46 s at 20M rows).
     jit_option = "-XX:-DontCompileHugeMethods"
+    # A local driver runs every task: a batch job that wants throughput, not short pauses. The
+    # parallel collector's cheaper write barriers and lack of concurrent work beat G1 (the
+    # default) despite twice its pause time: 1M build 238.8 / 237.8 s against 244.1 / 253.9 s,
+    # JVM CPU 437 against 460 s. Executors of a cluster keep their JVM's (or cluster's) choice.
+    gc_option = " -XX:+UseParallelGC" if local else ""
     conf = {
         "spark.app.name": settings.spark_app_name,
         "spark.driver.memory": settings.spark_driver_memory,
@@ -75,7 +80,7 @@ def spark_conf(settings: PipelineSettings) -> dict[str, str]:
         "spark.ui.showConsoleProgress": "false",
         "spark.log.level": settings.spark_log_level.upper(),
         "spark.driver.extraJavaOptions": (
-            f"{log_option} {jit_option} -Duser.timezone={settings.spark_timezone}"
+            f"{log_option} {jit_option}{gc_option} -Duser.timezone={settings.spark_timezone}"
         ),
         "spark.executor.extraJavaOptions": (
             f"{jit_option} -Duser.timezone={settings.spark_timezone}"

@@ -75,3 +75,14 @@ def test_ui_and_timezone_settings_are_passed_through() -> None:
     assert conf["spark.ui.enabled"] == "true"
     assert conf["spark.sql.session.timeZone"] == "Europe/Paris"
     assert "-Duser.timezone=Europe/Paris" in conf["spark.driver.extraJavaOptions"]
+
+
+def test_a_local_driver_uses_the_parallel_collector_and_cluster_executors_keep_theirs() -> None:
+    local = spark_conf(PipelineSettings(spark_master="local[2]"))
+    cluster = spark_conf(PipelineSettings(spark_master="spark://host:7077"))
+    assert "-XX:+UseParallelGC" in local["spark.driver.extraJavaOptions"].split()
+    assert "-XX:+UseParallelGC" not in cluster["spark.driver.extraJavaOptions"].split()
+    assert "GC" not in cluster["spark.executor.extraJavaOptions"]
+    # Compiling huge generated methods stays on everywhere.
+    for conf in (local, cluster):
+        assert "-XX:-DontCompileHugeMethods" in conf["spark.executor.extraJavaOptions"].split()
