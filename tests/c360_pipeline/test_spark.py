@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from pyspark.errors.utils import is_debugging_enabled
 from pyspark.sql import SparkSession
 
 from c360_pipeline.settings import PipelineSettings
@@ -21,6 +22,9 @@ def test_settings_reach_the_running_session(spark: SparkSession) -> None:
     assert conf.get("spark.app.name") == "c360-tests"
     assert conf.get("spark.sql.adaptive.coalescePartitions.initialPartitionNum") == "2"
     assert conf.get("spark.sql.csv.parser.columnPruning.enabled") == "false"
+    # No Python call-site capture (several py4j round trips) on every Column call.
+    assert conf.get("spark.python.sql.dataFrameDebugging.enabled") == "false"
+    assert not is_debugging_enabled()
     context_conf = spark.sparkContext.getConf()
     assert context_conf.get("spark.ui.enabled") == "false"
     assert context_conf.get("spark.driver.memory") == "2g"
