@@ -101,3 +101,29 @@ def test_catalog_name_is_a_plain_identifier() -> None:
     assert writers.catalog_name("c360", "acme-eu", "20261124T080520Z-eb6cbb", "transactions") == (
         "c360_acme_eu_20261124t080520z_eb6cbb_transactions"
     )
+
+
+def test_only_few_valued_columns_are_dictionary_encoded(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    # 10,000 distinct ids, each 10 times: an 80 KB dictionary, which would pay off under
+    # Parquet's default 1 MB limit but outgrows the session's 32 KB one, so the ids are written
+    # plain; five segment names keep their dictionary. Values read back unchanged either way.
+    rows = spark.range(100_000).select(
+        (F.col("id") % 10_000).alias("customer_key"),
+        F.concat(F.lit("s"), (F.col("id") % 5).cast("string")).alias("segment"),
+    )
+    writers.write_table(rows.coalesce(1), str(tmp_path / "t"))
+
+    (file,) = sorted((tmp_path / "t").glob("*.parquet"))
+    metadata = pq.ParquetFile(file).metadata
+    assert metadata.num_row_groups == 1
+    chunks = {
+        metadata.row_group(0).column(i).path_in_schema: metadata.row_group(0).column(i)
+        for i in range(metadata.num_columns)
+    }
+    assert not chunks["customer_key"].has_dictionary_page
+    assert chunks["segment"].has_dictionary_page
+    table = pq.read_table(file).to_pydict()
+    assert table["customer_key"] == [i % 10_000 for i in range(100_000)]
+    assert table["segment"] == [f"s{i % 5}" for i in range(100_000)]
