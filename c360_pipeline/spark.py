@@ -87,7 +87,7 @@ def spark_conf(settings: PipelineSettings) -> dict[str, str]:
         # Parquet dictionary-encodes every column until its dictionary outgrows this size, then
         # falls back to plain encoding for the rest of the column chunk. At the default 1 MB,
         # an id, email or double column of our small (8 MB) row groups never outgrows it: each
-        # value is hashed into a dictionary that the writer throws away at the end of the chunk
+        # value is hashed into a dictionary that the writer then drops at the chunk's first page
         # as no smaller than plain. 32 KB still dictionary-encodes the few-valued columns
         # (categories, channels, dates, segments) and gives up early on the rest. Writing 1M
         # rows of 40 doubles, 15 short strings and 10 longs took 4.0 s instead of 9.1 s (JVM
