@@ -50,11 +50,11 @@ def spark_conf(settings: PipelineSettings) -> dict[str, str]:
     # bytes, which it would otherwise never JIT-compile (running it interpreted, or with
     # Spark's hugeMethodLimit lowered, per-operator code that copies every row between steps).
     # Compiling huge methods makes the staging pass 25% faster (34 vs 46 s at 20M rows).
-    # JIT compiling is a third of a 1M build's JVM CPU (199 of 581 s, C2 160 s), but measured
-    # on one machine, cutting it costs more than it saves: C1 only (-XX:TieredStopAtLevel=1)
-    # doubled validate and transactions (254 vs 129 s, 90 vs 43 s); C2 thresholds raised
-    # tenfold cut compiling to 140 s and left the build as it was (318 vs 314 s); no
-    # whole-stage codegen made the build slower (384 s).
+    # JIT compiling is about a third of a 1M build's JVM CPU (181 of 581 s; C2 most of it),
+    # but measured on one machine, cutting it costs more than it saves: C1 only
+    # (-XX:TieredStopAtLevel=1) doubled validate and transactions (254 vs 129 s, 90 vs 43 s);
+    # C2 thresholds raised tenfold cut compiling to 125 s and left the build as it was (318
+    # vs 314 s); no whole-stage codegen made the build slower (384 s).
     jit_option = "-XX:-DontCompileHugeMethods"
     # A local driver runs every task: a batch job that wants throughput, not short pauses. The
     # parallel collector's cheaper write barriers and lack of concurrent work beat G1 (the
