@@ -54,7 +54,10 @@ def spark_conf(settings: PipelineSettings) -> dict[str, str]:
     # but measured on one machine, cutting it costs more than it saves: C1 only
     # (-XX:TieredStopAtLevel=1) doubled validate and transactions (254 vs 129 s, 90 vs 43 s);
     # C2 thresholds raised tenfold cut compiling to 125 s and left the build as it was (318
-    # vs 314 s); no whole-stage codegen made the build slower (384 s).
+    # vs 314 s); no whole-stage codegen made the build slower (384 s). Within the 308-317 s
+    # of unchanged runs (so not kept): C2 only (-XX:-TieredCompilation, 313 s), a compiler
+    # directive keeping C1 off the generated processNext methods it fails on (313 s), no
+    # bytecode verification (308 s), and an 8g heap that stops the fact's sort spilling (309 s).
     jit_option = "-XX:-DontCompileHugeMethods"
     # A local driver runs every task: a batch job that wants throughput, not short pauses. The
     # parallel collector's cheaper write barriers and lack of concurrent work beat G1 (the
